@@ -1,0 +1,22 @@
+// Reverse-mode automatic differentiation on the graph: adds the nodes that
+// compute the gradient of a scalar loss with respect to chosen outputs
+// (usually variables), using the gradient rule registered with each op.
+#ifndef STRATA_AUTODIFF_GRADIENTS_H_
+#define STRATA_AUTODIFF_GRADIENTS_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+
+namespace strata::autodiff {
+
+// d(loss)/d(x) for each x in `wrt`, in the same order; an invalid Output
+// where the loss does not depend on x. Gradient nodes are named under
+// "gradients/<forward node>". Contributions of a value used several times
+// are summed. Errors: a non-scalar loss, an op on the path without a rule.
+absl::StatusOr<std::vector<Output>> Gradients(Graph& g, Output loss, const std::vector<Output>& wrt);
+
+}  // namespace strata::autodiff
+
+#endif  // STRATA_AUTODIFF_GRADIENTS_H_

@@ -1,0 +1,77 @@
+#include "ops/onednn.h"
+
+namespace strata::onednn {
+
+absl::Status FromDnnlError(const dnnl::error& e, absl::string_view what) {
+  std::string message = absl::StrCat(what, ": oneDNN: ", e.what());
+  switch (e.status) {
+    case dnnl_unimplemented: return absl::UnimplementedError(message);
+    case dnnl_invalid_arguments: return absl::InvalidArgumentError(message);
+    case dnnl_out_of_memory: return absl::ResourceExhaustedError(message);
+    default: return absl::InternalError(message);
+  }
+}
+
+memory::dims Dims(const Shape& shape) {
+  if (shape.rank() == 0) return {1};
+  return memory::dims(shape.dims().begin(), shape.dims().end());
+}
+
+memory::format_tag PlainTag(int rank) {
+  switch (rank) {
+    case 0:
+    case 1: return memory::format_tag::a;
+    case 2: return memory::format_tag::ab;
+    case 3: return memory::format_tag::abc;
+    case 4: return memory::format_tag::abcd;
+    case 5: return memory::format_tag::abcde;
+    default: return memory::format_tag::undef;
+  }
+}
+
+memory::data_type DataType(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return memory::data_type::f32;
+    case DType::kInt32: return memory::data_type::s32;
+    case DType::kUInt8: return memory::data_type::u8;
+    default: return memory::data_type::undef;
+  }
+}
+
+memory::desc PlainDesc(const TensorSpec& spec) {
+  return memory::desc(Dims(spec.shape), DataType(spec.dtype), PlainTag(spec.shape.rank()));
+}
+
+memory Wrap(Tensor& t, const dnnl::engine& engine) { return memory(PlainDesc(t.spec()), engine, t.raw_data()); }
+
+memory Wrap(Tensor& t, const memory::desc& desc, const dnnl::engine& engine) {
+  return memory(desc, engine, t.raw_data());
+}
+
+LayoutBridge::LayoutBridge(const memory::desc& plain, const memory::desc& chosen, const dnnl::engine& engine)
+    : needs_reorder_(plain != chosen), plain_(plain), engine_(engine) {
+  if (!needs_reorder_) return;
+  scratch_ = memory(chosen, engine);
+  to_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, plain, engine, chosen));
+  to_plain_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, chosen, engine, plain));
+}
+
+memory LayoutBridge::In(Tensor& t, dnnl::stream& stream) {
+  memory user(plain_, engine_, t.raw_data());
+  if (!needs_reorder_) return user;
+  to_chosen_.execute(stream, user, scratch_);
+  return scratch_;
+}
+
+memory LayoutBridge::Out(Tensor& t) {
+  if (!needs_reorder_) return memory(plain_, engine_, t.raw_data());
+  return scratch_;
+}
+
+void LayoutBridge::Finish(Tensor& t, dnnl::stream& stream) {
+  if (!needs_reorder_) return;
+  memory user(plain_, engine_, t.raw_data());
+  to_plain_.execute(stream, scratch_, user);
+}
+
+}  // namespace strata::onednn

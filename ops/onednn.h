@@ -1,0 +1,78 @@
+// The one place that touches oneDNN's engine, stream and memory descriptors.
+// Kernels use these helpers; dnnl::error never escapes: it becomes a Status.
+#ifndef STRATA_OPS_ONEDNN_H_
+#define STRATA_OPS_ONEDNN_H_
+
+#include <optional>
+#include <unordered_map>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "graph/op_def.h"
+#include "graph/tensor.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace strata {
+
+// One engine and one stream per Session.
+struct DeviceContext {
+  DeviceContext() : engine(dnnl::engine::kind::cpu, 0), stream(engine) {}
+  dnnl::engine engine;
+  dnnl::stream stream;
+};
+
+namespace onednn {
+
+using dnnl::memory;
+
+// dnnl_unimplemented -> Unimplemented, bad arguments -> InvalidArgument,
+// anything else -> Internal; `what` names the node and primitive.
+absl::Status FromDnnlError(const dnnl::error& e, absl::string_view what);
+
+// Runs fn() and converts a dnnl::error into a Status.
+template <typename F>
+absl::Status Guard(absl::string_view what, F&& fn) {
+  try {
+    fn();
+    return absl::OkStatus();
+  } catch (const dnnl::error& e) {
+    return FromDnnlError(e, what);
+  }
+}
+
+memory::dims Dims(const Shape& shape);
+// The plain row-major layout of this shape (nchw for 4-D, nc for 2-D, ...).
+memory::format_tag PlainTag(int rank);
+memory::data_type DataType(DType dtype);
+memory::desc PlainDesc(const TensorSpec& spec);
+// Wraps the tensor's storage; the Tensor must outlive the memory.
+memory Wrap(Tensor& t, const dnnl::engine& engine);
+memory Wrap(Tensor& t, const memory::desc& desc, const dnnl::engine& engine);
+
+// Connects a tensor in plain layout to an argument whose layout the primitive
+// chose (format_tag::any). Build once; on each run it either hands the
+// primitive the tensor's own memory or reorders through a scratch buffer.
+class LayoutBridge {
+ public:
+  LayoutBridge() = default;
+  LayoutBridge(const memory::desc& plain, const memory::desc& chosen, const dnnl::engine& engine);
+  bool needs_reorder() const { return needs_reorder_; }
+  // For primitive inputs: the memory to pass, reordered from `t` if needed.
+  memory In(Tensor& t, dnnl::stream& stream);
+  // For primitive outputs: the memory the primitive writes...
+  memory Out(Tensor& t);
+  // ...and, after execute, copies it back to `t` if needed.
+  void Finish(Tensor& t, dnnl::stream& stream);
+
+ private:
+  bool needs_reorder_ = false;
+  memory::desc plain_;
+  dnnl::engine engine_;
+  memory scratch_;
+  dnnl::reorder to_chosen_, to_plain_;  // built once, executed per run
+};
+
+}  // namespace onednn
+}  // namespace strata
+
+#endif  // STRATA_OPS_ONEDNN_H_

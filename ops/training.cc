@@ -1,0 +1,7 @@
+#include "ops/registry.h"
+
+namespace strata::ops {
+
+void RegisterTrainingOps(OpRegistry& r) {}
+
+}  // namespace strata::ops

@@ -1,0 +1,261 @@
+#include "runtime/session.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "graph/status_macros.h"
+#include "ops/onednn.h"
+#include "ops/state.h"
+
+namespace strata::runtime {
+
+// A compiled schedule: nodes in execution order with their kernels and
+// preallocated buffers. Built once per (feeds, fetches, targets).
+class Plan {
+ public:
+  struct Step {
+    const Node* node;
+    std::unique_ptr<Kernel> kernel;
+    KernelRunContext ctx;
+  };
+
+  std::vector<std::vector<Tensor>> values;  // [node id][output index]
+  std::unordered_map<const Node*, Tensor*> placeholders;
+  std::vector<Step> steps;
+};
+
+namespace {
+
+DType ExecutionType(DType t, const SessionOptions& o) {
+  return (o.reference_float64 && t == DType::kFloat32) ? DType::kFloat64 : t;
+}
+
+std::string PlanKey(const Feeds& feeds, const std::vector<Output>& fetches, const std::vector<Node*>& targets) {
+  std::vector<std::string> feed_names;
+  for (const auto& [out, t] : feeds) feed_names.push_back(out.valid() ? out.name() : "?");
+  std::sort(feed_names.begin(), feed_names.end());
+  std::vector<std::string> fetch_names, target_names;
+  for (const Output& o : fetches) fetch_names.push_back(o.valid() ? o.name() : "?");
+  for (const Node* n : targets) target_names.push_back(n ? n->name() : "?");
+  return absl::StrCat(absl::StrJoin(feed_names, ","), "|", absl::StrJoin(fetch_names, ","), "|",
+                      absl::StrJoin(target_names, ","));
+}
+
+// Nodes needed for the fetches and targets, in an order where every node
+// comes after its inputs and nodes that write their inputs (optimizer
+// updates) come after every node that can run before them.
+absl::StatusOr<std::vector<const Node*>> Schedule(const Graph& graph, const std::vector<Output>& fetches,
+                                                  const std::vector<Node*>& targets) {
+  std::unordered_set<const Node*> needed;
+  std::vector<const Node*> stack;
+  for (const Output& o : fetches) stack.push_back(o.node);
+  for (const Node* n : targets) stack.push_back(n);
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    if (!needed.insert(n).second) continue;
+    for (const Output& in : n->inputs()) stack.push_back(in.node);
+    for (const Node* c : n->control_inputs()) stack.push_back(c);
+  }
+  std::unordered_map<const Node*, int> pending;
+  std::unordered_map<const Node*, std::vector<const Node*>> consumers;
+  for (const Node* n : needed) {
+    pending[n] = static_cast<int>(n->inputs().size() + n->control_inputs().size());
+    for (const Output& in : n->inputs()) consumers[in.node].push_back(n);
+    for (const Node* c : n->control_inputs()) consumers[c].push_back(n);
+  }
+  // Deterministic order: ready nodes are taken by id.
+  auto by_id = [](const Node* a, const Node* b) { return a->id() > b->id(); };
+  std::vector<const Node*> ready, ready_writers;
+  for (const Node* n : needed) {
+    if (pending[n] == 0) (n->def().writes_inputs ? ready_writers : ready).push_back(n);
+  }
+  std::vector<const Node*> order;
+  while (!ready.empty() || !ready_writers.empty()) {
+    std::vector<const Node*>& from = ready.empty() ? ready_writers : ready;
+    std::sort(from.begin(), from.end(), by_id);
+    const Node* n = from.back();
+    from.pop_back();
+    order.push_back(n);
+    for (const Node* c : consumers[n]) {
+      if (--pending[c] == 0) (c->def().writes_inputs ? ready_writers : ready).push_back(c);
+    }
+  }
+  if (order.size() != needed.size()) {
+    return absl::InvalidArgumentError("the graph has a cycle among the nodes needed for this run");
+  }
+  return order;
+}
+
+}  // namespace
+
+Session::Session(const Graph& graph, SessionOptions options, std::shared_ptr<VariableStore> store)
+    : graph_(graph), options_(options), store_(std::move(store)), device_(std::make_unique<DeviceContext>()) {}
+
+Session::~Session() = default;
+
+absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Graph& graph, SessionOptions options,
+                                                        std::shared_ptr<VariableStore> store) {
+  if (!graph.status().ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot run a graph with a build error: ", graph.status().message()));
+  }
+  if (store == nullptr) store = std::make_shared<VariableStore>();
+  std::unique_ptr<Session> s;
+  STRATA_RETURN_IF_ERROR(onednn::Guard("creating the oneDNN engine", [&] {
+    s.reset(new Session(graph, options, std::move(store)));
+  }));
+  return s;
+}
+
+absl::Status Session::InitializeVariables(uint64_t seed) {
+  for (Node* v : ops::Variables(graph_)) {
+    if (store_->Has(v->name())) continue;
+    STRATA_ASSIGN_OR_RETURN(Tensor value, ops::InitialValue(*v, seed));
+    STRATA_RETURN_IF_ERROR(store_->Set(v->name(), value));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Output>& fetches,
+                                       const std::vector<Node*>& targets) {
+  std::string key = PlanKey(feeds, fetches, targets);
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return it->second.get();
+
+  for (const Output& o : fetches) {
+    if (!o.valid()) return absl::InvalidArgumentError("a fetch is an invalid Output (a failed node?)");
+  }
+  for (const Node* n : targets) {
+    if (n == nullptr) return absl::InvalidArgumentError("a target is null (a failed node?)");
+  }
+  std::unordered_set<const Node*> fed;
+  for (const auto& [out, value] : feeds) {
+    if (!out.valid() || out.node->op() != "Placeholder") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("only placeholders can be fed; got ", out.valid() ? out.node->Describe() : "an invalid Output"));
+    }
+    fed.insert(out.node);
+  }
+  STRATA_ASSIGN_OR_RETURN(std::vector<const Node*> order, Schedule(graph_, fetches, targets));
+
+  auto plan = std::make_unique<Plan>();
+  plan->values.resize(graph_.num_nodes());
+  for (const Node* n : order) {
+    std::vector<Tensor>& outs = plan->values[n->id()];
+    const OpDef& def = n->def();
+    if (def.is_source) {
+      if (n->op() == "Placeholder") {
+        if (!fed.count(n)) {
+          return absl::FailedPreconditionError(absl::StrCat("placeholder '", n->name(), "' (",
+                                                            n->output_spec(0).ToString(), ") must be fed"));
+        }
+        outs.emplace_back(ExecutionType(n->output_spec(0).dtype, options_), n->output_spec(0).shape);
+        plan->placeholders[n] = &outs[0];
+      } else if (n->op() == "Const") {
+        STRATA_ASSIGN_OR_RETURN(Tensor v, n->Attr<Tensor>("value"));
+        outs.push_back(v.CastTo(ExecutionType(v.dtype(), options_)));
+      } else if (n->op() == "Variable") {
+        auto v = store_->Get(n->name());
+        if (!v.ok()) {
+          return absl::FailedPreconditionError(absl::StrCat("variable '", n->name(),
+                                                            "' has no value: initialize the variables or "
+                                                            "load a checkpoint first"));
+        }
+        if (v->spec() != n->output_spec(0)) {
+          return absl::FailedPreconditionError(absl::StrCat("variable '", n->name(), "' holds ",
+                                                            v->spec().ToString(), " but the graph declares ",
+                                                            n->output_spec(0).ToString()));
+        }
+        outs.push_back(options_.reference_float64 ? v->CastTo(DType::kFloat64) : *v);
+      } else {
+        return absl::InternalError(absl::StrCat("unknown source op ", n->op()));
+      }
+      continue;
+    }
+    Plan::Step step{n, nullptr, {}};
+    std::vector<TensorSpec> in_specs, out_specs;
+    for (const Output& in : n->inputs()) {
+      Tensor* t = &plan->values[in.node->id()][in.index];
+      step.ctx.inputs.push_back(t);
+      in_specs.push_back(t->spec());
+    }
+    for (int i = 0; i < n->num_outputs(); ++i) {
+      TensorSpec spec = n->output_spec(i);
+      spec.dtype = ExecutionType(spec.dtype, options_);
+      out_specs.push_back(spec);
+    }
+    if (def.aliases_input) {
+      outs.push_back(step.ctx.inputs[0]->Reshaped(out_specs[0].shape));
+      continue;
+    }
+    for (const TensorSpec& spec : out_specs) outs.emplace_back(spec);
+    for (Tensor& t : outs) step.ctx.outputs.push_back(&t);
+    const KernelFactory& factory = options_.reference_float64 ? def.reference_kernel : def.kernel;
+    if (!factory) {
+      return absl::UnimplementedError(absl::StrCat(n->Describe(), " has no ",
+                                                   options_.reference_float64 ? "float64 reference " : "",
+                                                   "kernel"));
+    }
+    KernelBuildContext build{*n, std::move(in_specs), std::move(out_specs), device_.get()};
+    auto kernel = factory(build);
+    if (!kernel.ok()) {
+      return absl::Status(kernel.status().code(),
+                          absl::StrCat("building the kernel of ", n->Describe(), ": ", kernel.status().message()));
+    }
+    step.kernel = std::move(kernel).value();
+    plan->steps.push_back(std::move(step));
+  }
+  Plan* raw = plan.get();
+  plans_[key] = std::move(plan);
+  return raw;
+}
+
+absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::vector<Output>& fetches,
+                                                 const std::vector<Node*>& targets, const RunOptions& options) {
+  STRATA_ASSIGN_OR_RETURN(Plan * plan, GetPlan(feeds, fetches, targets));
+  for (const auto& [out, value] : feeds) {
+    const TensorSpec& declared = out.node->output_spec(0);
+    bool dtype_ok = value.dtype() == declared.dtype ||
+                    (options_.reference_float64 && declared.dtype == DType::kFloat32 &&
+                     value.dtype() == DType::kFloat64);
+    if (!value.valid() || !dtype_ok || value.shape() != declared.shape) {
+      return absl::InvalidArgumentError(absl::StrCat("placeholder '", out.node->name(), "' expects ",
+                                                     declared.ToString(), ", fed ",
+                                                     value.valid() ? value.spec().ToString() : "an empty tensor"));
+    }
+    auto fed = plan->placeholders.find(out.node);
+    if (fed == plan->placeholders.end()) continue;  // not needed by this run
+    Tensor* dst = fed->second;
+    if (value.dtype() == dst->dtype()) {
+      std::memcpy(dst->raw_data(), value.raw_data(), value.num_bytes());
+    } else {
+      Tensor converted = value.CastTo(dst->dtype());
+      std::memcpy(dst->raw_data(), converted.raw_data(), converted.num_bytes());
+    }
+  }
+  for (Plan::Step& step : plan->steps) {
+    step.ctx.options = &options;
+    absl::Status s;
+    try {
+      s = step.kernel->Run(step.ctx);
+    } catch (const dnnl::error& e) {
+      s = onednn::FromDnnlError(e, step.node->Describe());
+    }
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("running ", step.node->Describe(), ": ", s.message()));
+    }
+  }
+  device_->stream.wait();
+  std::vector<Tensor> results;
+  results.reserve(fetches.size());
+  for (const Output& o : fetches) results.push_back(plan->values[o.node->id()][o.index].Clone());
+  return results;
+}
+
+}  // namespace strata::runtime

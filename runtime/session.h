@@ -1,0 +1,69 @@
+// Runs graphs: compiles a plan per (fetches, targets, feeds) once, with every
+// kernel and oneDNN primitive and every buffer created up front, then each
+// Run only copies feeds in, executes the kernels and copies fetches out.
+#ifndef STRATA_RUNTIME_SESSION_H_
+#define STRATA_RUNTIME_SESSION_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+#include "runtime/variable_store.h"
+
+namespace strata {
+struct DeviceContext;
+}
+
+namespace strata::runtime {
+
+struct SessionOptions {
+  // Runs every op with its naive float64 reference kernel: float32 tensors
+  // (feeds, constants, variables) become float64. For gradient checking.
+  bool reference_float64 = false;
+};
+
+using Feeds = std::vector<std::pair<Output, Tensor>>;
+
+class Plan;
+
+class Session {
+ public:
+  // The graph must outlive the session and have no build error. Sessions that
+  // share a store share variable values (a training and an eval graph).
+  static absl::StatusOr<std::unique_ptr<Session>> Create(const Graph& graph, SessionOptions options = {},
+                                                        std::shared_ptr<VariableStore> store = nullptr);
+  ~Session();
+
+  // Gives every variable of the graph without a value its initial value.
+  absl::Status InitializeVariables(uint64_t seed);
+
+  // Feeds placeholders, runs what `fetches` and `targets` need, and returns
+  // a copy of each fetch. Errors name the node and the offending shapes.
+  absl::StatusOr<std::vector<Tensor>> Run(const Feeds& feeds, const std::vector<Output>& fetches,
+                                          const std::vector<Node*>& targets = {},
+                                          const RunOptions& options = {});
+
+  VariableStore& variables() { return *store_; }
+  const std::shared_ptr<VariableStore>& shared_variables() { return store_; }
+  const Graph& graph() const { return graph_; }
+  int num_cached_plans() const { return static_cast<int>(plans_.size()); }
+
+ private:
+  Session(const Graph& graph, SessionOptions options, std::shared_ptr<VariableStore> store);
+  absl::StatusOr<Plan*> GetPlan(const Feeds& feeds, const std::vector<Output>& fetches,
+                                const std::vector<Node*>& targets);
+
+  const Graph& graph_;
+  SessionOptions options_;
+  std::shared_ptr<VariableStore> store_;
+  std::unique_ptr<DeviceContext> device_;
+  std::map<std::string, std::unique_ptr<Plan>> plans_;
+};
+
+}  // namespace strata::runtime
+
+#endif  // STRATA_RUNTIME_SESSION_H_
