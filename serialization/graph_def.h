@@ -1,0 +1,54 @@
+// Graphs to and from GraphDef protos (serialization/strata.proto), and graph
+// files: a model is a graph file plus a checkpoint, loadable with no model code.
+#ifndef STRATA_SERIALIZATION_GRAPH_DEF_H_
+#define STRATA_SERIALIZATION_GRAPH_DEF_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "graph/graph.h"
+#include "serialization/strata.pb.h"
+
+namespace strata::serialization {
+
+// The GraphDef version this build writes and the newest it reads.
+inline constexpr int32_t kGraphDefVersion = 1;
+
+// Every node in graph order, with all attributes (defaults included) and
+// inputs as "node:index".
+proto::GraphDef ToGraphDef(const Graph& graph);
+
+// Adds the nodes of `def` to `out` (normally empty) under their exact names,
+// looking ops up in ops::Registry(). Every input and control input must name
+// a node defined earlier (in `def` or already in `out`). Errors name the node;
+// an unknown op is NotFound listing the known ops. On error `out` may hold
+// the nodes added before the failing one.
+absl::Status FromGraphDef(const proto::GraphDef& def, Graph* out);
+
+// A binary GraphDef file, written atomically like checkpoints. Errors name
+// the file; a missing file is NotFound, an unparsable one DataLoss.
+absl::Status SaveGraph(const Graph& graph, const std::string& path);
+absl::StatusOr<std::unique_ptr<Graph>> LoadGraph(const std::string& path);
+
+// Tensor <-> TensorProto (raw little-endian data).
+void TensorToProto(const Tensor& tensor, proto::TensorProto* out);
+// Checks the dtype is known, every dimension positive, the element count
+// sane and the data exactly elements * dtype size; InvalidArgument otherwise.
+absl::StatusOr<Tensor> TensorFromProto(const proto::TensorProto& proto);
+
+// A spec from a serialized dtype number and dims, with the checks above;
+// the message says what is wrong but not where (callers add that).
+absl::StatusOr<TensorSpec> SpecFromProto(int dtype, absl::Span<const int64_t> dims);
+
+// Serializes with maps in sorted order, so equal messages give equal bytes
+// (saving the same graph or checkpoint twice gives the same file). False if
+// the message cannot be serialized (over 2 GiB).
+bool SerializeDeterministic(const google::protobuf::MessageLite& message, std::string* out);
+
+}  // namespace strata::serialization
+
+#endif  // STRATA_SERIALIZATION_GRAPH_DEF_H_
