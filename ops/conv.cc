@@ -1,7 +1,458 @@
+// Convolution. oneDNN kernels: direct convolution forward, backward data and
+// backward weights, each letting the primitive choose its layouts
+// (format_tag::any) and bridging to the graph's plain NCHW/OIHW tensors; the
+// bias gradient is a plain loop. Reference kernels: one float64 loop nest
+// shared by the three convolution passes.
+#include "ops/conv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "graph/status_macros.h"
+#include "ops/kernel_util.h"
+#include "ops/onednn.h"
 #include "ops/registry.h"
 
 namespace strata::ops {
+namespace {
 
-void RegisterConvOps(OpRegistry& r) {}
+using dnnl::algorithm;
+using dnnl::prop_kind;
+using onednn::memory;
+
+// "2.33" for fractions, "-1" for whole numbers, as the lecture writes them.
+std::string FormatNumber(double v) {
+  if (v == std::floor(v)) return absl::StrCat(static_cast<int64_t>(v));
+  return absl::StrFormat("%.2f", v);
+}
+
+// (N - F + 2P)/S + 1, or the lecture's "does not fit" with the formula, its
+// value, `where` (the axis and the shapes, when known) and why.
+absl::StatusOr<int64_t> OutputSize(int64_t input, int64_t filter, int64_t stride, int64_t pad,
+                                   absl::string_view where) {
+  if (stride < 1) return absl::InvalidArgumentError(absl::StrCat("the stride must be >= 1, got ", stride));
+  if (pad < 0) return absl::InvalidArgumentError(absl::StrCat("the padding must be >= 0, got ", pad));
+  if (filter < 1) return absl::InvalidArgumentError(absl::StrCat("the filter size must be >= 1, got ", filter));
+  const int64_t span = input - filter + 2 * pad;
+  if (span >= 0 && span % stride == 0) return span / stride + 1;
+  const double result = static_cast<double>(span) / static_cast<double>(stride) + 1;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "does not fit: (N - F + 2P)/S + 1 = (", input, " - ", filter, " + 2*", pad, ")/", stride, " + 1 = ",
+      FormatNumber(result), where,
+      span < 0 ? ": the filter is larger than the padded input" : ": not a whole number"));
+}
+
+struct ConvAttrs {
+  int64_t stride = 1;
+  int64_t pad = 0;
+};
+
+template <typename Context>
+absl::StatusOr<ConvAttrs> ReadAttrs(const Context& c) {
+  ConvAttrs a;
+  STRATA_ASSIGN_OR_RETURN(a.stride, c.template Attr<int64_t>("stride"));
+  STRATA_ASSIGN_OR_RETURN(a.pad, c.template Attr<int64_t>("pad"));
+  return a;
+}
+
+// [N,K,H',W'] for input x [N,C,H,W] and filters w [K,C,F,G], or an error
+// naming the node. Shared by the forward op and the consistency checks of
+// the backward ops, so that all three agree on what fits.
+absl::StatusOr<Shape> ConvShape(const InferenceContext& c, const Shape& x, const Shape& w, const ConvAttrs& a) {
+  if (x.rank() != 4) return c.Error(absl::StrCat("the input must be NCHW (rank 4), got ", x.ToString()));
+  if (w.rank() != 4) return c.Error(absl::StrCat("the filters must be OIHW (rank 4), got ", w.ToString()));
+  if (x[1] != w[1]) {
+    return c.Error(absl::StrCat("the input has ", x[1], " channels but the filters ", w.ToString(), " expect ", w[1],
+                                " (filters are [K,C,F,F])"));
+  }
+  const std::string where = absl::StrCat(" (", x[2], "x", x[3], " input, ", w[2], "x", w[3], " filter, stride ",
+                                         a.stride, ", pad ", a.pad, ")");
+  auto oh = OutputSize(x[2], w[2], a.stride, a.pad, absl::StrCat(" along the height", where));
+  if (!oh.ok()) return c.Error(oh.status().message());
+  auto ow = OutputSize(x[3], w[3], a.stride, a.pad, absl::StrCat(" along the width", where));
+  if (!ow.ok()) return c.Error(ow.status().message());
+  return Shape{x[0], w[0], *oh, *ow};
+}
+
+absl::Status Conv2DShape(InferenceContext& c) {
+  if (c.num_inputs() != 2 && c.num_inputs() != 3) {
+    return c.Error(absl::StrCat("expects inputs (x, w) or (x, w, b), got ", c.num_inputs(), " inputs"));
+  }
+  for (int i = 0; i < c.num_inputs(); ++i) STRATA_RETURN_IF_ERROR(c.ExpectDType(i, DType::kFloat32));
+  STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(c));
+  STRATA_ASSIGN_OR_RETURN(Shape y, ConvShape(c, c.input(0).shape, c.input(1).shape, a));
+  if (c.num_inputs() == 3) {
+    const Shape& b = c.input(2).shape;
+    if (b.rank() != 1 || b[0] != y[1]) {
+      return c.Error(absl::StrCat("the bias must have one value per filter, [", y[1], "], got ", b.ToString()));
+    }
+  }
+  c.set_output(0, {DType::kFloat32, y});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Shape> ShapeAttr(const InferenceContext& c, const std::string& name) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<int64_t> dims, c.Attr<std::vector<int64_t>>(name));
+  auto shape = Shape::Validated(dims);
+  if (!shape.ok()) return c.Error(absl::StrCat("attribute '", name, "': ", shape.status().message()));
+  return *shape;
+}
+
+// dy must be what the forward convolution of these shapes produces.
+absl::Status ExpectForwardShape(const InferenceContext& c, const Shape& x, const Shape& w, const Shape& dy,
+                                const ConvAttrs& a) {
+  STRATA_ASSIGN_OR_RETURN(Shape y, ConvShape(c, x, w, a));
+  if (y != dy) {
+    return c.Error(absl::StrCat("the output gradient ", dy.ToString(), " does not match the convolution of ",
+                                x.ToString(), " by ", w.ToString(), ", which gives ", y.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// oneDNN kernels.
+
+memory::desc Any(const Shape& s) {
+  return memory::desc(onednn::Dims(s), memory::data_type::f32, memory::format_tag::any);
+}
+
+// Scratch memory is allocated by the kernel at build time rather than by
+// oneDNN during execution.
+dnnl::primitive_attr UserScratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// One primitive whose tensor arguments each pass through a LayoutBridge.
+class BridgedKernel : public Kernel {
+ public:
+  explicit BridgedKernel(DeviceContext* device) : device_(device) {}
+
+  // Node input `index` feeds primitive argument `arg` (must run in a Guard).
+  void AddInput(int arg, int index, const memory::desc& plain, const memory::desc& chosen) {
+    inputs_.push_back({arg, index, onednn::LayoutBridge(plain, chosen, device_->engine)});
+  }
+  void AddOutput(int arg, int index, const memory::desc& plain, const memory::desc& chosen) {
+    outputs_.push_back({arg, index, onednn::LayoutBridge(plain, chosen, device_->engine)});
+  }
+  void SetPrimitive(dnnl::primitive p, const memory::desc& scratchpad) {
+    primitive_ = std::move(p);
+    if (scratchpad.get_size() > 0) args_[DNNL_ARG_SCRATCHPAD] = memory(scratchpad, device_->engine);
+  }
+
+  absl::Status Run(KernelRunContext& ctx) override {
+    dnnl::stream& stream = device_->stream;
+    for (Arg& a : inputs_) args_[a.arg] = a.bridge.In(*ctx.inputs[a.index], stream);
+    for (Arg& a : outputs_) args_[a.arg] = a.bridge.Out(*ctx.outputs[a.index]);
+    primitive_.execute(stream, args_);
+    for (Arg& a : outputs_) a.bridge.Finish(*ctx.outputs[a.index], stream);
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Arg {
+    int arg;
+    int index;
+    onednn::LayoutBridge bridge;
+  };
+  DeviceContext* device_;
+  std::vector<Arg> inputs_, outputs_;
+  dnnl::primitive primitive_;
+  std::unordered_map<int, memory> args_;
+};
+
+// The forward primitive descriptor: the kernel of Conv2D, and the hint the
+// backward primitives need to pick matching implementations.
+dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& x, const Shape& w, const Shape* b, const Shape& y,
+                                                    const ConvAttrs& a, const dnnl::engine& engine) {
+  const memory::dims strides{a.stride, a.stride}, pad{a.pad, a.pad};
+  auto desc = b != nullptr
+                  ? dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                                    Any(x), Any(w), onednn::PlainDesc({DType::kFloat32, *b}),
+                                                    Any(y), strides, pad, pad)
+                  : dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                                    Any(x), Any(w), Any(y), strides, pad, pad);
+  return dnnl::convolution_forward::primitive_desc(desc, UserScratchpad(), engine);
+}
+
+absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildContext& b) {
+  STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
+  const bool has_bias = b.inputs.size() == 3;
+  auto k = std::make_unique<BridgedKernel>(b.device);
+  STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution forward)"), [&] {
+    auto pd = ForwardPd(b.inputs[0].shape, b.inputs[1].shape, has_bias ? &b.inputs[2].shape : nullptr,
+                        b.outputs[0].shape, a, b.device->engine);
+    k->AddInput(DNNL_ARG_SRC, 0, onednn::PlainDesc(b.inputs[0]), pd.src_desc());
+    k->AddInput(DNNL_ARG_WEIGHTS, 1, onednn::PlainDesc(b.inputs[1]), pd.weights_desc());
+    if (has_bias) k->AddInput(DNNL_ARG_BIAS, 2, onednn::PlainDesc(b.inputs[2]), pd.bias_desc());
+    k->AddOutput(DNNL_ARG_DST, 0, onednn::PlainDesc(b.outputs[0]), pd.dst_desc());
+    k->SetPrimitive(dnnl::convolution_forward(pd), pd.scratchpad_desc());
+  }));
+  return std::unique_ptr<Kernel>(std::move(k));
+}
+
+// Inputs dy, w; output dx.
+absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropInputKernel(const KernelBuildContext& b) {
+  STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
+  const Shape &dy = b.inputs[0].shape, &w = b.inputs[1].shape, &dx = b.outputs[0].shape;
+  auto k = std::make_unique<BridgedKernel>(b.device);
+  STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward data)"), [&] {
+    auto hint = ForwardPd(dx, w, nullptr, dy, a, b.device->engine);
+    const memory::dims strides{a.stride, a.stride}, pad{a.pad, a.pad};
+    dnnl::convolution_backward_data::primitive_desc pd(
+        dnnl::convolution_backward_data::desc(algorithm::convolution_direct, Any(dx), Any(w), Any(dy), strides,
+                                              pad, pad),
+        UserScratchpad(), b.device->engine, hint);
+    k->AddInput(DNNL_ARG_DIFF_DST, 0, onednn::PlainDesc(b.inputs[0]), pd.diff_dst_desc());
+    k->AddInput(DNNL_ARG_WEIGHTS, 1, onednn::PlainDesc(b.inputs[1]), pd.weights_desc());
+    k->AddOutput(DNNL_ARG_DIFF_SRC, 0, onednn::PlainDesc(b.outputs[0]), pd.diff_src_desc());
+    k->SetPrimitive(dnnl::convolution_backward_data(pd), pd.scratchpad_desc());
+  }));
+  return std::unique_ptr<Kernel>(std::move(k));
+}
+
+// Inputs x, dy; output dw.
+absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropFilterKernel(const KernelBuildContext& b) {
+  STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
+  const Shape &x = b.inputs[0].shape, &dy = b.inputs[1].shape, &dw = b.outputs[0].shape;
+  auto k = std::make_unique<BridgedKernel>(b.device);
+  STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward weights)"), [&] {
+    auto hint = ForwardPd(x, dw, nullptr, dy, a, b.device->engine);
+    const memory::dims strides{a.stride, a.stride}, pad{a.pad, a.pad};
+    dnnl::convolution_backward_weights::primitive_desc pd(
+        dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, Any(x), Any(dw), Any(dy), strides,
+                                                 pad, pad),
+        UserScratchpad(), b.device->engine, hint);
+    k->AddInput(DNNL_ARG_SRC, 0, onednn::PlainDesc(b.inputs[0]), pd.src_desc());
+    k->AddInput(DNNL_ARG_DIFF_DST, 1, onednn::PlainDesc(b.inputs[1]), pd.diff_dst_desc());
+    k->AddOutput(DNNL_ARG_DIFF_WEIGHTS, 0, onednn::PlainDesc(b.outputs[0]), pd.diff_weights_desc());
+    k->SetPrimitive(dnnl::convolution_backward_weights(pd), pd.scratchpad_desc());
+  }));
+  return std::unique_ptr<Kernel>(std::move(k));
+}
+
+// dy [N,K,H,W] summed over N, H and W. A loop rather than oneDNN: its
+// reduction primitive has only the slow reference implementation for this
+// pattern. Eight lanes let the compiler vectorise without reassociating.
+absl::Status BackpropBias(const Node&, KernelRunContext& ctx) {
+  const Shape& dy = ctx.inputs[0]->shape();
+  const int64_t n = dy[0], k = dy[1], hw = dy[2] * dy[3];
+  const float* g = In<float>(ctx, 0);
+  float* db = Out<float>(ctx, 0);
+  for (int64_t c = 0; c < k; ++c) {
+    double total = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* plane = g + (i * k + c) * hw;
+      float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      int64_t j = 0;
+      for (; j + 8 <= hw; j += 8)
+        for (int l = 0; l < 8; ++l) lanes[l] += plane[j + l];
+      for (; j < hw; ++j) lanes[0] += plane[j];
+      for (float v : lanes) total += v;
+    }
+    db[c] = static_cast<float>(total);
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Reference kernels.
+
+struct ConvDims {
+  int64_t n, c, h, w;  // input
+  int64_t k, fh, fw;   // filters
+  int64_t oh, ow;      // output
+  int64_t stride, pad;
+};
+
+ConvDims MakeDims(const Shape& x, const Shape& w, const Shape& y, const ConvAttrs& a) {
+  return {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], a.stride, a.pad};
+}
+
+enum class Pass { kForward, kBackwardData, kBackwardFilter };
+
+// The three passes visit the same (output, tap, input) triples; each
+// accumulates into a different one of x, w and y, which it first zeroes.
+void NaiveConv(Pass pass, const ConvDims& d, double* x, double* w, double* y) {
+  double* written = pass == Pass::kForward ? y : pass == Pass::kBackwardData ? x : w;
+  const int64_t count = pass == Pass::kForward        ? d.n * d.k * d.oh * d.ow
+                        : pass == Pass::kBackwardData ? d.n * d.c * d.h * d.w
+                                                      : d.k * d.c * d.fh * d.fw;
+  std::fill(written, written + count, 0.0);
+  for (int64_t n = 0; n < d.n; ++n)
+    for (int64_t k = 0; k < d.k; ++k)
+      for (int64_t oh = 0; oh < d.oh; ++oh)
+        for (int64_t ow = 0; ow < d.ow; ++ow) {
+          const int64_t yi = ((n * d.k + k) * d.oh + oh) * d.ow + ow;
+          for (int64_t c = 0; c < d.c; ++c)
+            for (int64_t i = 0; i < d.fh; ++i) {
+              const int64_t ih = oh * d.stride - d.pad + i;
+              if (ih < 0 || ih >= d.h) continue;
+              for (int64_t j = 0; j < d.fw; ++j) {
+                const int64_t iw = ow * d.stride - d.pad + j;
+                if (iw < 0 || iw >= d.w) continue;
+                const int64_t xi = ((n * d.c + c) * d.h + ih) * d.w + iw;
+                const int64_t wi = ((k * d.c + c) * d.fh + i) * d.fw + j;
+                switch (pass) {
+                  case Pass::kForward: y[yi] += x[xi] * w[wi]; break;
+                  case Pass::kBackwardData: x[xi] += y[yi] * w[wi]; break;
+                  case Pass::kBackwardFilter: w[wi] += x[xi] * y[yi]; break;
+                }
+              }
+            }
+        }
+}
+
+absl::Status ReferenceForward(const Node& node, KernelRunContext& ctx) {
+  STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(node));
+  Tensor &x = *ctx.inputs[0], &w = *ctx.inputs[1], &y = *ctx.outputs[0];
+  const ConvDims d = MakeDims(x.shape(), w.shape(), y.shape(), a);
+  NaiveConv(Pass::kForward, d, x.data<double>(), w.data<double>(), y.data<double>());
+  if (ctx.inputs.size() == 3) {
+    const double* bias = ctx.inputs[2]->data<double>();
+    double* out = y.data<double>();
+    for (int64_t n = 0; n < d.n; ++n)
+      for (int64_t k = 0; k < d.k; ++k)
+        for (int64_t i = 0; i < d.oh * d.ow; ++i) out[(n * d.k + k) * d.oh * d.ow + i] += bias[k];
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReferenceBackpropInput(const Node& node, KernelRunContext& ctx) {
+  STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(node));
+  Tensor &dy = *ctx.inputs[0], &w = *ctx.inputs[1], &dx = *ctx.outputs[0];
+  NaiveConv(Pass::kBackwardData, MakeDims(dx.shape(), w.shape(), dy.shape(), a), dx.data<double>(),
+            w.data<double>(), dy.data<double>());
+  return absl::OkStatus();
+}
+
+absl::Status ReferenceBackpropFilter(const Node& node, KernelRunContext& ctx) {
+  STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(node));
+  Tensor &x = *ctx.inputs[0], &dy = *ctx.inputs[1], &dw = *ctx.outputs[0];
+  NaiveConv(Pass::kBackwardFilter, MakeDims(x.shape(), dw.shape(), dy.shape(), a), x.data<double>(),
+            dw.data<double>(), dy.data<double>());
+  return absl::OkStatus();
+}
+
+absl::Status ReferenceBackpropBias(const Node&, KernelRunContext& ctx) {
+  const Tensor& dy = *ctx.inputs[0];
+  const int64_t n = dy.shape()[0], k = dy.shape()[1], hw = dy.shape()[2] * dy.shape()[3];
+  const double* g = dy.data<double>();
+  double* db = Out<double>(ctx, 0);
+  for (int64_t c = 0; c < k; ++c) {
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < hw; ++j) s += g[(i * k + c) * hw + j];
+    db[c] = s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Output>> Conv2DGradient(GradientContext& c) {
+  const std::vector<Output>& in = c.node.inputs();
+  std::vector<Output> grads(in.size());
+  const Output dy = c.output_grads[0];
+  if (!dy.valid()) return grads;
+  STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(c.node));
+  const Conv2DOptions opts{a.stride, a.pad};
+  grads[0] = Conv2DBackpropInput(c.graph, dy, in[1], in[0].shape(), opts, "backprop_input");
+  grads[1] = Conv2DBackpropFilter(c.graph, in[0], dy, in[1].shape(), opts, "backprop_filter");
+  if (in.size() == 3) grads[2] = Conv2DBackpropBias(c.graph, dy, "backprop_bias");
+  return grads;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> ConvOutputSize(int64_t input, int64_t filter, int64_t stride, int64_t pad) {
+  return OutputSize(input, filter, stride, pad, "");
+}
+
+void RegisterConvOps(OpRegistry& r) {
+  r.Add(OpDef("Conv2D")
+            .Inputs(-1)
+            .Attr("stride", int64_t{1})
+            .Attr("pad", int64_t{0})
+            .Shape(Conv2DShape)
+            .Kernel(MakeForwardKernel)
+            .ReferenceKernel(SimpleKernel(ReferenceForward))
+            .Gradient(Conv2DGradient)
+            .Doc("y = conv(x, w) + b: x [N,C,H,W], w [K,C,F,G], optional b [K]; zero padding `pad` on every "
+                 "side, one `stride`; y [N,K,(H - F + 2P)/S + 1,(W - G + 2P)/S + 1]."));
+  r.Add(OpDef("Conv2DBackpropInput")
+            .Inputs(2)
+            .Attr("stride", int64_t{1})
+            .Attr("pad", int64_t{0})
+            .RequiredAttr("input_shape")
+            .Shape([](InferenceContext& c) -> absl::Status {
+              STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(c));
+              STRATA_ASSIGN_OR_RETURN(Shape x, ShapeAttr(c, "input_shape"));
+              STRATA_RETURN_IF_ERROR(ExpectForwardShape(c, x, c.input(1).shape, c.input(0).shape, a));
+              c.set_output(0, {c.input(0).dtype, x});
+              return absl::OkStatus();
+            })
+            .Kernel(MakeBackpropInputKernel)
+            .ReferenceKernel(SimpleKernel(ReferenceBackpropInput))
+            .NoGradient()
+            .Doc("dL/dx of Conv2D from dy and w; the output has shape `input_shape`."));
+  r.Add(OpDef("Conv2DBackpropFilter")
+            .Inputs(2)
+            .Attr("stride", int64_t{1})
+            .Attr("pad", int64_t{0})
+            .RequiredAttr("filter_shape")
+            .Shape([](InferenceContext& c) -> absl::Status {
+              STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(c));
+              STRATA_ASSIGN_OR_RETURN(Shape w, ShapeAttr(c, "filter_shape"));
+              STRATA_RETURN_IF_ERROR(ExpectForwardShape(c, c.input(0).shape, w, c.input(1).shape, a));
+              c.set_output(0, {c.input(0).dtype, w});
+              return absl::OkStatus();
+            })
+            .Kernel(MakeBackpropFilterKernel)
+            .ReferenceKernel(SimpleKernel(ReferenceBackpropFilter))
+            .NoGradient()
+            .Doc("dL/dw of Conv2D from x and dy; the output has shape `filter_shape`."));
+  r.Add(OpDef("Conv2DBackpropBias")
+            .Inputs(1)
+            .Shape([](InferenceContext& c) -> absl::Status {
+              STRATA_RETURN_IF_ERROR(c.ExpectRank(0, 4));
+              c.set_output(0, {c.input(0).dtype, Shape{c.input(0).shape[1]}});
+              return absl::OkStatus();
+            })
+            .Kernel(SimpleKernel(BackpropBias))
+            .ReferenceKernel(SimpleKernel(ReferenceBackpropBias))
+            .NoGradient()
+            .Doc("dL/db of Conv2D: dy [N,K,H,W] summed over N, H and W to [K]."));
+}
+
+Output Conv2D(Graph& g, Output x, Output w, Output b, Conv2DOptions opts, absl::string_view name) {
+  std::vector<Output> inputs{x, w};
+  if (b.valid()) inputs.push_back(b);
+  Node* n = g.AddNode(Def("Conv2D"), name, std::move(inputs), {{"stride", opts.stride}, {"pad", opts.pad}});
+  return n ? n->output(0) : Output{};
+}
+
+Output Conv2DBackpropInput(Graph& g, Output dy, Output w, const Shape& input_shape, Conv2DOptions opts,
+                           absl::string_view name) {
+  Node* n = g.AddNode(Def("Conv2DBackpropInput"), name, {dy, w},
+                      {{"stride", opts.stride}, {"pad", opts.pad}, {"input_shape", input_shape.dims()}});
+  return n ? n->output(0) : Output{};
+}
+
+Output Conv2DBackpropFilter(Graph& g, Output x, Output dy, const Shape& filter_shape, Conv2DOptions opts,
+                            absl::string_view name) {
+  Node* n = g.AddNode(Def("Conv2DBackpropFilter"), name, {x, dy},
+                      {{"stride", opts.stride}, {"pad", opts.pad}, {"filter_shape", filter_shape.dims()}});
+  return n ? n->output(0) : Output{};
+}
+
+Output Conv2DBackpropBias(Graph& g, Output dy, absl::string_view name) {
+  Node* n = g.AddNode(Def("Conv2DBackpropBias"), name, {dy});
+  return n ? n->output(0) : Output{};
+}
 
 }  // namespace strata::ops

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <random>
 
-#include "absl/hash/hash.h"
 #include "graph/status_macros.h"
 #include "ops/registry.h"
 
@@ -18,6 +17,14 @@ absl::Status SpecFromAttrs(InferenceContext& c) {
   if (SizeOf(static_cast<DType>(dtype)) == 0) return c.Error(absl::StrCat("invalid dtype ", dtype));
   c.set_output(0, {static_cast<DType>(dtype), *shape});
   return absl::OkStatus();
+}
+
+// FNV-1a: a stable hash of the variable's name (absl::Hash is salted per
+// process, which would make initial weights differ from run to run).
+uint64_t StableHash(absl::string_view s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
 }
 
 std::pair<double, double> Fans(const Shape& s) {
@@ -132,7 +139,7 @@ absl::StatusOr<Tensor> InitialValue(const Node& v, uint64_t seed) {
   STRATA_ASSIGN_OR_RETURN(double b, v.Attr<double>("init_b"));
   const TensorSpec& spec = v.output_spec(0);
   Tensor t(spec);
-  std::mt19937_64 rng(seed ^ absl::HashOf(v.name()) * 0x9E3779B97F4A7C15ull);
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull ^ StableHash(v.name()));
   auto [fan_in, fan_out] = Fans(spec.shape);
   float* d = t.data<float>();
   const int64_t n = t.num_elements();

@@ -1,0 +1,60 @@
+// Times one training step (forward, cross-entropy, backward, SGD momentum
+// update) of a zoo model on random data, the way ../shared/bench/torch_peer.py
+// times PyTorch: warm-up steps, then the median of timed steps, one JSON line.
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <random>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_format.h"
+#include "optim/sgd.h"
+#include "runtime/session.h"
+#include "zoo/model.h"
+
+ABSL_FLAG(std::string, model, "lenet5", "zoo model");
+ABSL_FLAG(int64_t, batch, 64, "batch size");
+ABSL_FLAG(int32_t, iters, 200, "timed steps");
+ABSL_FLAG(int32_t, warmup, 10, "untimed steps first");
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  using namespace strata;
+  const int64_t batch = absl::GetFlag(FLAGS_batch);
+  Graph g;
+  auto model = zoo::BuildModel(absl::GetFlag(FLAGS_model), g, {batch, 10});
+  if (!model.ok()) return std::cerr << model.status() << "\n", 1;
+  auto step = optim::MinimizeWithSGD(g, model->loss, {0.01, 0.9, 5e-4, false});
+  if (!step.ok()) return std::cerr << step.status() << "\n", 1;
+  auto session = runtime::Session::Create(g);
+  if (!session.ok() || !(*session)->InitializeVariables(0).ok()) return 1;
+
+  Tensor x(model->images.spec()), y(model->labels.spec());
+  std::mt19937 rng(0);
+  std::normal_distribution<float> normal;
+  for (float& v : x.flat<float>()) v = normal(rng);
+  for (int32_t& v : y.flat<int32_t>()) v = static_cast<int32_t>(rng() % 10);
+  runtime::Feeds feeds = {{model->images, x}, {model->labels, y}};
+  RunOptions options;
+  options.training = true;
+  auto run = [&]() -> bool { return (*session)->Run(feeds, {model->loss}, {*step}, options).ok(); };
+
+  for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
+    if (!run()) return std::cerr << "step failed\n", 1;
+  }
+  std::vector<double> ms;
+  for (int i = 0; i < absl::GetFlag(FLAGS_iters); ++i) {
+    auto t = std::chrono::steady_clock::now();
+    run();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2];
+  std::cout << absl::StrFormat(
+      "{\"system\": \"strata\", \"model\": \"%s\", \"mode\": \"train\", \"batch\": %d, \"ms_per_step_median\": "
+      "%.3f, \"ms_min\": %.3f, \"ms_max\": %.3f, \"images_per_s\": %.2f}\n",
+      absl::GetFlag(FLAGS_model), batch, median, ms.front(), ms.back(), batch / median * 1e3);
+  return 0;
+}

@@ -1,0 +1,39 @@
+// 2-D convolution on NCHW activations with OIHW weights (square or FxG
+// filters), one stride and one zero padding for both spatial axes, and an
+// optional bias per filter; its three backward ops.
+#ifndef STRATA_OPS_CONV_H_
+#define STRATA_OPS_CONV_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+
+namespace strata::ops {
+
+struct Conv2DOptions {
+  int64_t stride = 1;
+  int64_t pad = 0;
+};
+
+// The output size of one spatial axis, (N - F + 2P)/S + 1, or
+// InvalidArgument "does not fit: (N - F + 2P)/S + 1 = (7 - 3 + 2*0)/3 + 1 =
+// 2.33: not a whole number" when it is not a whole number >= 1.
+absl::StatusOr<int64_t> ConvOutputSize(int64_t input, int64_t filter, int64_t stride, int64_t pad);
+
+// y = conv(x, w) + b with x [N,C,H,W], w [K,C,F,G], b [K] (an invalid `b`
+// means no bias): y is [N,K,H',W'].
+Output Conv2D(Graph& g, Output x, Output w, Output b, Conv2DOptions opts = {}, absl::string_view name = "");
+
+// The gradients of Conv2D, as the gradient rule builds them: dL/dx of shape
+// `input_shape` from dy and w, dL/dw of shape `filter_shape` from x and dy,
+// and dL/db = the sum of dy over N, H and W.
+Output Conv2DBackpropInput(Graph& g, Output dy, Output w, const Shape& input_shape, Conv2DOptions opts = {},
+                           absl::string_view name = "");
+Output Conv2DBackpropFilter(Graph& g, Output x, Output dy, const Shape& filter_shape, Conv2DOptions opts = {},
+                            absl::string_view name = "");
+Output Conv2DBackpropBias(Graph& g, Output dy, absl::string_view name = "");
+
+}  // namespace strata::ops
+
+#endif  // STRATA_OPS_CONV_H_

@@ -1,0 +1,296 @@
+// Conv2D: the lecture's output-size rule at graph build time, forward values
+// against a float64 loop written here, gradients against the numerical
+// checker, and the backward kernels against the reference ones at LeNet-5
+// sizes (where oneDNN picks blocked layouts).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "autodiff/gradient_checker.h"
+#include "autodiff/gradients.h"
+#include "ops/conv.h"
+#include "ops/math.h"
+#include "ops/state.h"
+#include "runtime/session.h"
+
+namespace strata {
+namespace {
+
+using autodiff::CheckGradients;
+using autodiff::RandomTensor;
+using testing::HasSubstr;
+
+// The output shape of a 7x7 single-channel input through one 3x3 filter, or
+// the graph's error message.
+struct BuildResult {
+  Shape shape;
+  std::string error;
+};
+
+BuildResult Build7x7(int64_t stride, int64_t pad) {
+  Graph g;
+  Output x = ops::Placeholder(g, "x", {1, 1, 7, 7});
+  Output w = ops::Placeholder(g, "w", {1, 1, 3, 3});
+  Output y = ops::Conv2D(g, x, w, Output{}, {stride, pad}, "conv1");
+  if (!g.status().ok()) return {{}, std::string(g.status().message())};
+  return {y.shape(), ""};
+}
+
+TEST(Conv2DShape, LectureSevenBySevenInputThreeByThreeFilter) {
+  EXPECT_EQ(Build7x7(1, 0).shape, Shape({1, 1, 5, 5}));
+  EXPECT_EQ(Build7x7(2, 0).shape, Shape({1, 1, 3, 3}));
+  EXPECT_EQ(Build7x7(1, 1).shape, Shape({1, 1, 7, 7}));  // pad (F-1)/2 keeps the size
+
+  const std::string error = Build7x7(3, 0).error;
+  ASSERT_FALSE(error.empty()) << "stride 3 must not fit";
+  EXPECT_THAT(error, HasSubstr("'conv1'"));
+  EXPECT_THAT(error, HasSubstr("(N - F + 2P)/S + 1"));
+  EXPECT_THAT(error, HasSubstr("(7 - 3 + 2*0)/3 + 1 = 2.33"));
+  EXPECT_THAT(error, HasSubstr("2.33"));
+  EXPECT_THAT(error, HasSubstr("7x7 input"));
+  EXPECT_THAT(error, HasSubstr("3x3 filter"));
+  EXPECT_THAT(error, HasSubstr("stride 3"));
+  EXPECT_THAT(error, HasSubstr("[1,1,7,7]"));
+}
+
+TEST(Conv2DShape, LectureThirtyTwoByThirtyTwoByThreeWithTenFilters) {
+  Graph g;
+  Output x = ops::Placeholder(g, "x", {1, 3, 32, 32});
+  Output w = ops::Variable(g, "w", {10, 3, 5, 5});
+  Output b = ops::Variable(g, "b", {10});
+  Output y = ops::Conv2D(g, x, w, b, {1, 2});
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  EXPECT_EQ(y.shape(), Shape({1, 10, 32, 32}));
+  int64_t parameters = 0;
+  for (Node* v : ops::Variables(g)) parameters += v->output_spec(0).shape.num_elements();
+  EXPECT_EQ(parameters, 760);  // 5*5*3*10 weights + 10 biases
+}
+
+TEST(Conv2DShape, OutputSizeFunction) {
+  EXPECT_EQ(*ops::ConvOutputSize(32, 5, 1, 2), 32);
+  EXPECT_EQ(*ops::ConvOutputSize(28, 5, 1, 0), 24);
+  EXPECT_EQ(*ops::ConvOutputSize(227, 11, 4, 0), 55);  // AlexNet CONV1
+  EXPECT_FALSE(ops::ConvOutputSize(7, 3, 3, 0).ok());
+  EXPECT_FALSE(ops::ConvOutputSize(7, 3, 0, 0).ok());
+  EXPECT_FALSE(ops::ConvOutputSize(7, 3, 1, -1).ok());
+  auto too_big = ops::ConvOutputSize(3, 5, 1, 0);
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_THAT(std::string(too_big.status().message()), HasSubstr("= -1"));
+}
+
+TEST(Conv2DShape, RectangularFilterAndWidthError) {
+  Graph g;
+  Output x = ops::Placeholder(g, "x", {2, 3, 8, 6});
+  Output w = ops::Placeholder(g, "w", {4, 3, 3, 2});
+  EXPECT_EQ(ops::Conv2D(g, x, w, Output{}, {1, 0}).shape(), Shape({2, 4, 6, 5}));
+  Output y = ops::Conv2D(g, x, w, Output{}, {2, 0}, "strided");  // height 3.5: no
+  EXPECT_FALSE(y.valid());
+  EXPECT_THAT(std::string(g.status().message()), HasSubstr("3.50 along the height"));
+}
+
+TEST(Conv2DShape, MismatchesNameTheNode) {
+  struct Case {
+    Shape x, w, b;
+    const char* expected;
+  };
+  for (const Case& c : {Case{{1, 3, 8, 8}, {4, 2, 3, 3}, {}, "3 channels"},
+                        Case{{1, 3, 8, 8}, {4, 3, 3, 3}, {5}, "one value per filter"},
+                        Case{{3, 8, 8}, {4, 3, 3, 3}, {}, "rank 4"},
+                        Case{{1, 3, 4, 4}, {4, 3, 5, 5}, {}, "larger than the padded input"}}) {
+    Graph g;
+    Output x = ops::Placeholder(g, "x", c.x);
+    Output w = ops::Placeholder(g, "w", c.w);
+    Output b = c.b.rank() ? ops::Placeholder(g, "b", c.b) : Output{};
+    EXPECT_FALSE(ops::Conv2D(g, x, w, b, {}, "bad_conv").valid());
+    const std::string message(g.status().message());
+    EXPECT_THAT(message, HasSubstr("Conv2D node 'bad_conv'"));
+    EXPECT_THAT(message, HasSubstr(c.expected));
+  }
+}
+
+TEST(Conv2DShape, BackwardOpsCheckConsistency) {
+  Graph g;
+  Output dy = ops::Placeholder(g, "dy", {1, 4, 5, 5});
+  Output w = ops::Placeholder(g, "w", {4, 3, 3, 3});
+  EXPECT_TRUE(ops::Conv2DBackpropInput(g, dy, w, {1, 3, 7, 7}).valid());
+  EXPECT_FALSE(ops::Conv2DBackpropInput(g, dy, w, {1, 3, 8, 8}, {}, "wrong").valid());
+  EXPECT_THAT(std::string(g.status().message()), HasSubstr("does not match"));
+}
+
+// ---------------------------------------------------------------------------
+// Values.
+
+struct ConvCase {
+  const char* name;
+  int64_t n, c, h, w, k, fh, fw, stride, pad;
+  bool bias;
+};
+
+// y[n,k,i,j] = b[k] + sum_{c,p,q} x[n,c,i*S-P+p,j*S-P+q] w[k,c,p,q].
+std::vector<double> NaiveForward(const ConvCase& p, const Tensor& x, const Tensor& w, const Tensor& b) {
+  const int64_t oh = (p.h - p.fh + 2 * p.pad) / p.stride + 1, ow = (p.w - p.fw + 2 * p.pad) / p.stride + 1;
+  std::vector<double> y(p.n * p.k * oh * ow);
+  const float *px = x.data<float>(), *pw = w.data<float>();
+  for (int64_t n = 0; n < p.n; ++n)
+    for (int64_t k = 0; k < p.k; ++k)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          double s = p.bias ? b.data<float>()[k] : 0.0;
+          for (int64_t c = 0; c < p.c; ++c)
+            for (int64_t u = 0; u < p.fh; ++u)
+              for (int64_t v = 0; v < p.fw; ++v) {
+                const int64_t r = i * p.stride - p.pad + u, q = j * p.stride - p.pad + v;
+                if (r < 0 || r >= p.h || q < 0 || q >= p.w) continue;
+                s += static_cast<double>(px[((n * p.c + c) * p.h + r) * p.w + q]) *
+                     pw[((k * p.c + c) * p.fh + u) * p.fw + v];
+              }
+          y[((n * p.k + k) * oh + i) * ow + j] = s;
+        }
+  return y;
+}
+
+class Conv2DValues : public testing::TestWithParam<ConvCase> {};
+
+TEST_P(Conv2DValues, MatchNaiveLoopInBothSessions) {
+  const ConvCase& p = GetParam();
+  Graph g;
+  Output x = ops::Placeholder(g, "x", {p.n, p.c, p.h, p.w});
+  Output w = ops::Placeholder(g, "w", {p.k, p.c, p.fh, p.fw});
+  Output b = p.bias ? ops::Placeholder(g, "b", {p.k}) : Output{};
+  Output y = ops::Conv2D(g, x, w, b, {p.stride, p.pad});
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  Tensor xv = RandomTensor(x.shape(), 1), wv = RandomTensor(w.shape(), 2);
+  Tensor bv = p.bias ? RandomTensor(b.shape(), 3) : Tensor();
+  runtime::Feeds feeds{{x, xv}, {w, wv}};
+  if (p.bias) feeds.emplace_back(b, bv);
+  const std::vector<double> expected = NaiveForward(p, xv, wv, bv);
+  ASSERT_EQ(static_cast<int64_t>(expected.size()), y.shape().num_elements());
+
+  for (bool reference : {false, true}) {
+    runtime::SessionOptions options;
+    options.reference_float64 = reference;
+    auto session = runtime::Session::Create(g, options);
+    ASSERT_TRUE(session.ok()) << session.status();
+    auto out = (*session)->Run(feeds, {y});
+    ASSERT_TRUE(out.ok()) << out.status();
+    const Tensor& t = (*out)[0];
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const double got = reference ? t.data<double>()[i] : t.data<float>()[i];
+      ASSERT_NEAR(got, expected[i], reference ? 1e-9 : 1e-4 * (1 + std::fabs(expected[i])))
+          << (reference ? "reference" : "oneDNN") << " element " << i;
+    }
+  }
+}
+
+const ConvCase kValueCases[] = {
+    {"Stride1Pad0", 2, 3, 7, 7, 4, 3, 3, 1, 0, false},
+    {"Stride2Pad1Bias", 2, 3, 9, 9, 5, 3, 3, 2, 1, true},
+    {"OneByOne", 2, 8, 5, 5, 6, 1, 1, 1, 0, true},
+    {"Rectangular", 1, 2, 9, 7, 3, 3, 2, 1, 1, true},
+    {"LeNetC1", 4, 1, 28, 28, 6, 5, 5, 1, 2, true},
+    {"LeNetC3", 4, 6, 14, 14, 16, 5, 5, 1, 0, true},
+    {"LeNetC5", 4, 16, 5, 5, 120, 5, 5, 1, 0, true},
+    {"Wide", 2, 32, 9, 9, 64, 3, 3, 1, 1, true},
+};
+
+INSTANTIATE_TEST_SUITE_P(All, Conv2DValues, testing::ValuesIn(kValueCases),
+                         [](const testing::TestParamInfo<ConvCase>& i) { return std::string(i.param.name); });
+
+TEST(Conv2DValues, HandComputed) {
+  Graph g;
+  Output x = ops::Const(g, Tensor::FromVector<float>({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  Output w = ops::Const(g, Tensor::FromVector<float>({1, 1, 2, 2}, {1, 1, 1, 1}));
+  Output b = ops::Const(g, Tensor::FromVector<float>({1}, {0.5f}));
+  Output y = ops::Conv2D(g, x, w, b);
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  auto session = runtime::Session::Create(g);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto out = (*session)->Run({}, {y});
+  ASSERT_TRUE(out.ok()) << out.status();
+  const float* v = (*out)[0].data<float>();
+  EXPECT_EQ((*out)[0].shape(), Shape({1, 1, 2, 2}));
+  EXPECT_FLOAT_EQ(v[0], 12.5f);
+  EXPECT_FLOAT_EQ(v[1], 16.5f);
+  EXPECT_FLOAT_EQ(v[2], 24.5f);
+  EXPECT_FLOAT_EQ(v[3], 28.5f);
+}
+
+// ---------------------------------------------------------------------------
+// Gradients.
+
+class Conv2DGradients : public testing::TestWithParam<ConvCase> {};
+
+TEST_P(Conv2DGradients, MatchNumerical) {
+  const ConvCase& p = GetParam();
+  Graph g;
+  Output x = ops::Placeholder(g, "x", {p.n, p.c, p.h, p.w});
+  Output w = ops::Placeholder(g, "w", {p.k, p.c, p.fh, p.fw});
+  Output b = p.bias ? ops::Placeholder(g, "b", {p.k}) : Output{};
+  Output y = ops::Conv2D(g, x, w, b, {p.stride, p.pad});
+  std::vector<std::pair<Output, Tensor>> inputs{{x, RandomTensor(x.shape(), 11)}, {w, RandomTensor(w.shape(), 12)}};
+  if (p.bias) inputs.emplace_back(b, RandomTensor(b.shape(), 13));
+  auto report = CheckGradients(g, y, inputs);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok) << report->worst << " (max error " << report->max_error << ")";
+  int64_t expected = 0;
+  for (const auto& [in, value] : inputs) expected += value.num_elements();
+  EXPECT_EQ(report->checked, expected);
+}
+
+const ConvCase kGradientCases[] = {
+    {"Stride1Pad0", 2, 3, 7, 7, 4, 3, 3, 1, 0, false},
+    {"Stride1Pad0Bias", 2, 3, 7, 7, 4, 3, 3, 1, 0, true},
+    {"Stride2Pad1Bias", 2, 3, 7, 7, 4, 3, 3, 2, 1, true},
+    {"Stride2Pad1", 2, 3, 7, 7, 4, 3, 3, 2, 1, false},
+    {"Pad2", 1, 3, 6, 6, 4, 3, 3, 1, 2, true},
+    {"OneByOne", 2, 5, 4, 4, 3, 1, 1, 1, 0, true},
+    {"ManyChannels", 1, 8, 5, 5, 16, 3, 3, 1, 1, true},
+    {"Rectangular", 1, 2, 6, 5, 3, 3, 2, 1, 1, true},
+};
+
+INSTANTIATE_TEST_SUITE_P(All, Conv2DGradients, testing::ValuesIn(kGradientCases),
+                         [](const testing::TestParamInfo<ConvCase>& i) { return std::string(i.param.name); });
+
+// At LeNet-5's sizes oneDNN reorders to blocked layouts; its three backward
+// kernels must agree with the float64 reference ones.
+TEST(Conv2DGradients, BackwardKernelsMatchReferenceAtLeNetSizes) {
+  for (const ConvCase& p : {ConvCase{"c1", 8, 1, 28, 28, 6, 5, 5, 1, 2, true},
+                            ConvCase{"c3", 8, 6, 14, 14, 16, 5, 5, 1, 0, true},
+                            ConvCase{"c5", 8, 16, 5, 5, 120, 5, 5, 1, 0, true}}) {
+    Graph g;
+    Output x = ops::Placeholder(g, "x", {p.n, p.c, p.h, p.w});
+    Output w = ops::Placeholder(g, "w", {p.k, p.c, p.fh, p.fw});
+    Output b = ops::Placeholder(g, "b", {p.k});
+    Output y = ops::Conv2D(g, x, w, b, {p.stride, p.pad});
+    Output loss = ops::Sum(g, ops::Mul(g, y, ops::Const(g, RandomTensor(y.shape(), 4))));
+    auto grads = autodiff::Gradients(g, loss, {x, w, b});
+    ASSERT_TRUE(grads.ok()) << grads.status();
+    runtime::Feeds feeds{{x, RandomTensor(x.shape(), 1)}, {w, RandomTensor(w.shape(), 2)},
+                         {b, RandomTensor(b.shape(), 3)}};
+    auto fast = runtime::Session::Create(g);
+    runtime::SessionOptions reference_options;
+    reference_options.reference_float64 = true;
+    auto reference = runtime::Session::Create(g, reference_options);
+    ASSERT_TRUE(fast.ok() && reference.ok());
+    auto got = (*fast)->Run(feeds, *grads);
+    auto want = (*reference)->Run(feeds, *grads);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_TRUE(want.ok()) << want.status();
+    for (size_t k = 0; k < grads->size(); ++k) {
+      const Tensor &a = (*got)[k], &e = (*want)[k];
+      ASSERT_EQ(a.num_elements(), e.num_elements());
+      double worst = 0;
+      for (int64_t i = 0; i < a.num_elements(); ++i) {
+        const double ref = e.data<double>()[i];
+        worst = std::max(worst, std::fabs(a.data<float>()[i] - ref) / (1 + std::fabs(ref)));
+      }
+      EXPECT_LT(worst, 1e-4) << p.name << " gradient " << k;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace strata

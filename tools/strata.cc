@@ -1,0 +1,148 @@
+// `strata`: the command-line tool. Subcommands train, eval and inspect.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "data/mnist.h"
+#include "serialization/checkpoint.h"
+#include "serialization/crc32c.h"
+#include "training/trainer.h"
+#include "zoo/model.h"
+
+ABSL_FLAG(std::string, model, "lenet5", "Model to build: lenet5.");
+ABSL_FLAG(std::string, data, "", "Directory with the MNIST IDX files (train-*/test-*, gzip or plain). "
+                                 "Default: the MNIST digits bundled with Strata.");
+ABSL_FLAG(int32_t, epochs, 10, "train: passes over the training split.");
+ABSL_FLAG(int64_t, batch, 64, "train: mini-batch size.");
+ABSL_FLAG(double, lr, 0.05, "train: learning rate of SGD.");
+ABSL_FLAG(double, momentum, 0.9, "train: SGD momentum (PyTorch's convention: v = mu*v + g; w -= lr*v).");
+ABSL_FLAG(double, weight_decay, 5e-4, "train: L2 weight decay added to the gradients.");
+ABSL_FLAG(std::vector<std::string>, lr_decay_epochs, {"8"},
+          "train: epochs (1-based, comma-separated) at whose start the learning rate is divided by 10.");
+ABSL_FLAG(uint64_t, seed, 1, "train: seed of the initial weights and of the data order.");
+ABSL_FLAG(int64_t, max_examples, 0, "train: use only the first N training examples (0: all).");
+ABSL_FLAG(std::string, checkpoint, "checkpoints/lenet5.ckpt",
+          "train: where to write the checkpoint after every epoch; eval/inspect: the checkpoint to read.");
+ABSL_FLAG(int64_t, eval_batch, 500, "train/eval: batch size for evaluation.");
+
+namespace strata {
+namespace {
+
+constexpr char kUsage[] = R"(strata: train, evaluate and inspect Strata models.
+
+Usage:
+  strata train   [--model=lenet5] [--epochs=10] [--batch=64] [--lr=0.05] [--momentum=0.9]
+                 [--weight_decay=5e-4] [--seed=1] [--data=DIR] [--checkpoint=PATH]
+      Trains on the MNIST training split with mini-batch SGD, prints a line per epoch
+      (loss, test accuracy, time) and writes a checkpoint after every epoch.
+  strata eval    --checkpoint=PATH [--data=DIR] [--model=NAME]
+      Prints the test accuracy of a checkpoint (the model is read from it).
+  strata inspect --checkpoint=PATH
+      Lists a checkpoint's tensors: name, dtype, shape, CRC32C and sum.
+
+Relative paths are taken from the directory `bazel run` was started in.
+Flags of a subcommand: strata --help.)";
+
+// `bazel run` starts the tool inside its runfiles; users mean their own
+// directory when they write a relative path.
+std::string UserPath(const std::string& path) {
+  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path[0] == '/' || cwd == nullptr) return path;
+  return absl::StrCat(cwd, "/", path);
+}
+
+std::string DataDir() {
+  std::string dir = absl::GetFlag(FLAGS_data);
+  return dir.empty() ? data::DefaultMnistDir() : UserPath(dir);
+}
+
+int Fail(const absl::Status& s) {
+  std::cerr << "strata: error: " << s.message() << "\n";
+  return 1;
+}
+
+int RunTrain() {
+  training::TrainConfig c;
+  c.model = absl::GetFlag(FLAGS_model);
+  c.data_dir = DataDir();
+  c.epochs = absl::GetFlag(FLAGS_epochs);
+  c.batch_size = absl::GetFlag(FLAGS_batch);
+  c.learning_rate = absl::GetFlag(FLAGS_lr);
+  c.momentum = absl::GetFlag(FLAGS_momentum);
+  c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
+  c.seed = absl::GetFlag(FLAGS_seed);
+  for (const std::string& e : absl::GetFlag(FLAGS_lr_decay_epochs)) {
+    int epoch = 0;
+    if (!absl::SimpleAtoi(e, &epoch) || epoch < 1) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat("--lr_decay_epochs: '", e, "' is not an epoch number")));
+    }
+    c.lr_decay_epochs.push_back(epoch);
+  }
+  c.max_train_examples = absl::GetFlag(FLAGS_max_examples);
+  c.checkpoint = UserPath(absl::GetFlag(FLAGS_checkpoint));
+  c.eval_batch_size = absl::GetFlag(FLAGS_eval_batch);
+  c.progress_bar = isatty(fileno(stderr));
+  auto result = training::Train(c, std::cerr);
+  if (!result.ok()) return Fail(result.status());
+  return 0;
+}
+
+int RunEval() {
+  const std::string path = UserPath(absl::GetFlag(FLAGS_checkpoint));
+  // The checkpoint names its model; --model only matters for checkpoints
+  // that do not.
+  auto result = training::EvaluateCheckpoint(path, absl::GetFlag(FLAGS_model), DataDir(),
+                                             absl::GetFlag(FLAGS_eval_batch));
+  if (!result.ok()) return Fail(result.status());
+  std::cout << "test accuracy " << training::FormatAccuracy(*result) << "\n";
+  return 0;
+}
+
+int RunInspect() {
+  const std::string path = UserPath(absl::GetFlag(FLAGS_checkpoint));
+  auto ckpt = serialization::LoadCheckpoint(path);
+  if (!ckpt.ok()) return Fail(ckpt.status());
+  std::cout << "checkpoint " << path << "\n";
+  for (const auto& [key, value] : ckpt->metadata) std::cout << "  " << key << ": " << value << "\n";
+  int64_t total = 0;
+  std::cout << absl::StrFormat("%-28s %-8s %-16s %-10s %s\n", "tensor", "dtype", "shape", "crc32c", "sum");
+  for (const auto& [name, t] : ckpt->tensors) {
+    double sum = 0;
+    if (t.dtype() == DType::kFloat32) {
+      for (float v : t.flat<float>()) sum += v;
+    }
+    std::cout << absl::StrFormat("%-28s %-8s %-16s %08x %.6g\n", name, DTypeName(t.dtype()),
+                                 t.shape().ToString(), serialization::Crc32c(t.raw_data(), t.num_bytes()), sum);
+    total += t.num_elements();
+  }
+  std::cout << ckpt->tensors.size() << " tensors, " << total << " values\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace strata
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(strata::kUsage);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() != 2) {
+    std::cerr << strata::kUsage << "\n";
+    return args.size() < 2 ? 0 : 2;
+  }
+  const std::string command = args[1];
+  if (command == "train") return strata::RunTrain();
+  if (command == "eval") return strata::RunEval();
+  if (command == "inspect") return strata::RunInspect();
+  std::cerr << "strata: unknown command '" << command << "' (train, eval, inspect)\n\n" << strata::kUsage << "\n";
+  return 2;
+}
