@@ -38,13 +38,15 @@ ABSL_FLAG(int64_t, eval_batch, 500, "train/eval: batch size for evaluation.");
 namespace strata {
 namespace {
 
-constexpr char kUsage[] = R"(strata: train, evaluate and inspect Strata models.
+constexpr char kUsage[] = R"(train, evaluate and inspect Strata models.
 
 Usage:
   strata train   [--model=lenet5] [--epochs=10] [--batch=64] [--lr=0.05] [--momentum=0.9]
-                 [--weight_decay=5e-4] [--seed=1] [--data=DIR] [--checkpoint=PATH]
-      Trains on the MNIST training split with mini-batch SGD, prints a line per epoch
-      (loss, test accuracy, time) and writes a checkpoint after every epoch.
+                 [--weight_decay=5e-4] [--lr_decay_epochs=8] [--seed=1] [--data=DIR]
+                 [--checkpoint=checkpoints/lenet5.ckpt]
+      Trains on the MNIST training split with mini-batch SGD (the learning rate is
+      divided by 10 at the start of each --lr_decay_epochs epoch), prints a line per
+      epoch (loss, test accuracy, time) and writes a checkpoint after every epoch.
   strata eval    --checkpoint=PATH [--data=DIR] [--model=NAME]
       Prints the test accuracy of a checkpoint (the model is read from it).
   strata inspect --checkpoint=PATH
@@ -136,13 +138,13 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(strata::kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
-    std::cerr << strata::kUsage << "\n";
+    std::cerr << "strata: " << strata::kUsage << "\n";
     return args.size() < 2 ? 0 : 2;
   }
   const std::string command = args[1];
   if (command == "train") return strata::RunTrain();
   if (command == "eval") return strata::RunEval();
   if (command == "inspect") return strata::RunInspect();
-  std::cerr << "strata: unknown command '" << command << "' (train, eval, inspect)\n\n" << strata::kUsage << "\n";
+  std::cerr << "strata: unknown command '" << command << "' (train, eval, inspect)\n\nstrata: " << strata::kUsage << "\n";
   return 2;
 }
