@@ -57,7 +57,7 @@ absl::StatusOr<GradientCheckReport> CheckGradients(Graph& g, Output y,
   }
 
   STRATA_ASSIGN_OR_RETURN(auto fast, runtime::Session::Create(g));
-  STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> analytic, fast->Run(feeds, grads));
+  STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> analytic, fast->Run(feeds, grads, {}, options.run));
 
   runtime::SessionOptions reference_options;
   reference_options.reference_float64 = true;
@@ -74,9 +74,9 @@ absl::StatusOr<GradientCheckReport> CheckGradients(Graph& g, Output y,
     for (int64_t i = 0; i < perturbed.num_elements(); ++i) {
       const double original = p[i];
       p[i] = original + options.delta;
-      STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> plus, reference->Run(feeds64, {loss}));
+      STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> plus, reference->Run(feeds64, {loss}, {}, options.run));
       p[i] = original - options.delta;
-      STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> minus, reference->Run(feeds64, {loss}));
+      STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> minus, reference->Run(feeds64, {loss}, {}, options.run));
       p[i] = original;
       const double numeric = (plus[0].data<double>()[0] - minus[0].data<double>()[0]) / (2 * options.delta);
       const double error = std::fabs(a[i] - numeric);

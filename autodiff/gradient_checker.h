@@ -19,6 +19,9 @@ struct GradientCheckOptions {
   double rtol = 2e-3;
   double atol = 2e-4;
   uint64_t seed = 1;    // for the random projection of the output
+  // Passed to every Session::Run: training mode (batch norm with batch
+  // statistics, dropout active with a mask fixed by run.seed and run.step).
+  RunOptions run;
 };
 
 struct GradientCheckReport {

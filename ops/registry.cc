@@ -43,6 +43,9 @@ const OpRegistry& Registry() {
     RegisterConvOps(*r);
     RegisterPoolOps(*r);
     RegisterTrainingOps(*r);
+    RegisterBatchNormOps(*r);
+    RegisterDropoutOps(*r);
+    RegisterLrnOps(*r);
     return r;
   }();
   return *registry;

@@ -43,6 +43,9 @@ void RegisterNnOps(OpRegistry& r);        // ops/nn.cc
 void RegisterConvOps(OpRegistry& r);      // ops/conv.cc
 void RegisterPoolOps(OpRegistry& r);      // ops/pool.cc
 void RegisterTrainingOps(OpRegistry& r);  // ops/training.cc
+void RegisterBatchNormOps(OpRegistry& r); // ops/batch_norm.cc
+void RegisterDropoutOps(OpRegistry& r);   // ops/dropout.cc
+void RegisterLrnOps(OpRegistry& r);       // ops/lrn.cc
 
 }  // namespace strata::ops
 

@@ -1,0 +1,7 @@
+#include "ops/registry.h"
+
+namespace strata::ops {
+
+void RegisterBatchNormOps(OpRegistry& r) {}
+
+}  // namespace strata::ops

@@ -1,0 +1,7 @@
+#include "ops/registry.h"
+
+namespace strata::ops {
+
+void RegisterLrnOps(OpRegistry& r) {}
+
+}  // namespace strata::ops
