@@ -17,6 +17,8 @@ namespace {
 
 using dnnl::algorithm;
 using onednn::memory;
+using onednn::MakePrimitiveKernel;
+using onednn::PrimitiveKernel;
 
 bool IsScalar(const TensorSpec& s) { return s.shape.num_elements() == 1 && s.shape.rank() == 0; }
 
@@ -37,36 +39,17 @@ absl::Status BinaryShape(InferenceContext& c) {
   return absl::OkStatus();
 }
 
-class BinaryKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Make(const KernelBuildContext& b, algorithm alg) {
-    auto k = std::make_unique<BinaryKernel>();
-    k->device_ = b.device;
-    const TensorSpec& out = b.outputs[0];
-    memory::desc dst = onednn::PlainDesc(out);
-    if (out.shape.rank() == 0) dst = BroadcastDesc(out);
-    k->src0_ = dst;
-    k->src1_ = IsScalar(b.inputs[1]) ? BroadcastDesc(out) : dst;
-    k->dst_ = dst;
-    STRATA_RETURN_IF_ERROR(onednn::Guard(b.node.Describe(), [&] {
-      k->primitive_ = dnnl::binary(dnnl::binary::primitive_desc(dnnl::binary::desc(alg, k->src0_, k->src1_, dst),
-                                                                b.device->engine));
-    }));
-    return std::unique_ptr<Kernel>(std::move(k));
-  }
-  absl::Status Run(KernelRunContext& ctx) override {
-    const dnnl::engine& e = device_->engine;
-    primitive_.execute(device_->stream, {{DNNL_ARG_SRC_0, memory(src0_, e, ctx.inputs[0]->raw_data())},
-                                         {DNNL_ARG_SRC_1, memory(src1_, e, ctx.inputs[1]->raw_data())},
-                                         {DNNL_ARG_DST, memory(dst_, e, ctx.outputs[0]->raw_data())}});
-    return absl::OkStatus();
-  }
-
- private:
-  DeviceContext* device_ = nullptr;
-  memory::desc src0_, src1_, dst_;
-  dnnl::binary primitive_;
-};
+absl::StatusOr<std::unique_ptr<Kernel>> MakeBinaryKernel(const KernelBuildContext& b, algorithm alg) {
+  const TensorSpec& out = b.outputs[0];
+  const memory::desc dst = out.shape.rank() == 0 ? BroadcastDesc(out) : onednn::PlainDesc(out);
+  const memory::desc src1 = IsScalar(b.inputs[1]) ? BroadcastDesc(out) : dst;
+  dnnl::binary primitive;
+  STRATA_RETURN_IF_ERROR(onednn::Guard(b.node.Describe(), [&] {
+    primitive = dnnl::binary(dnnl::binary::primitive_desc(dnnl::binary::desc(alg, dst, src1, dst), b.device->engine));
+  }));
+  return MakePrimitiveKernel(b.device, primitive,
+                             {{DNNL_ARG_SRC_0, false, 0, dst}, {DNNL_ARG_SRC_1, false, 1, src1}, {DNNL_ARG_DST, true, 0, dst}});
+}
 
 template <typename Op>
 KernelFactory ReferenceBinary(Op op) {
@@ -82,31 +65,16 @@ KernelFactory ReferenceBinary(Op op) {
   });
 }
 
-class ReductionKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Make(const KernelBuildContext& b, algorithm alg) {
-    auto k = std::make_unique<ReductionKernel>();
-    k->device_ = b.device;
-    k->src_ = onednn::PlainDesc(b.inputs[0]);
-    k->dst_ = BroadcastDesc(b.inputs[0]);
-    STRATA_RETURN_IF_ERROR(onednn::Guard(b.node.Describe(), [&] {
-      k->primitive_ = dnnl::reduction(dnnl::reduction::primitive_desc(
-          dnnl::reduction::desc(alg, k->src_, k->dst_, 0.f, 0.f), b.device->engine));
-    }));
-    return std::unique_ptr<Kernel>(std::move(k));
-  }
-  absl::Status Run(KernelRunContext& ctx) override {
-    const dnnl::engine& e = device_->engine;
-    primitive_.execute(device_->stream, {{DNNL_ARG_SRC, memory(src_, e, ctx.inputs[0]->raw_data())},
-                                         {DNNL_ARG_DST, memory(dst_, e, ctx.outputs[0]->raw_data())}});
-    return absl::OkStatus();
-  }
-
- private:
-  DeviceContext* device_ = nullptr;
-  memory::desc src_, dst_;
-  dnnl::reduction primitive_;
-};
+absl::StatusOr<std::unique_ptr<Kernel>> MakeReductionKernel(const KernelBuildContext& b, algorithm alg) {
+  const memory::desc src = onednn::PlainDesc(b.inputs[0]);
+  const memory::desc dst = BroadcastDesc(b.inputs[0]);
+  dnnl::reduction primitive;
+  STRATA_RETURN_IF_ERROR(onednn::Guard(b.node.Describe(), [&] {
+    primitive = dnnl::reduction(
+        dnnl::reduction::primitive_desc(dnnl::reduction::desc(alg, src, dst, 0.f, 0.f), b.device->engine));
+  }));
+  return MakePrimitiveKernel(b.device, primitive, {{DNNL_ARG_SRC, false, 0, src}, {DNNL_ARG_DST, true, 0, dst}});
+}
 
 KernelFactory ReferenceReduction(bool mean) {
   return SimpleKernel([mean](const Node&, KernelRunContext& ctx) {
@@ -129,38 +97,6 @@ Output ReduceIfScalar(Graph& g, const Node& node, Output grad) {
 }
 
 
-// A oneDNN primitive whose arguments are the node's tensors in fixed layouts:
-// everything is built by the factory, Run only wraps storage and executes.
-class PrimitiveKernel : public Kernel {
- public:
-  struct Arg {
-    int dnnl_arg;
-    bool is_output;
-    int index;
-    memory::desc desc;
-  };
-  PrimitiveKernel(DeviceContext* device, dnnl::primitive primitive, std::vector<Arg> args)
-      : device_(device), primitive_(std::move(primitive)), args_(std::move(args)) {}
-  absl::Status Run(KernelRunContext& ctx) override {
-    std::unordered_map<int, memory> bound;
-    for (const Arg& a : args_) {
-      Tensor* t = a.is_output ? ctx.outputs[a.index] : ctx.inputs[a.index];
-      bound.emplace(a.dnnl_arg, memory(a.desc, device_->engine, t->raw_data()));
-    }
-    primitive_.execute(device_->stream, bound);
-    return absl::OkStatus();
-  }
-
- private:
-  DeviceContext* device_;
-  dnnl::primitive primitive_;
-  std::vector<Arg> args_;
-};
-
-absl::StatusOr<std::unique_ptr<Kernel>> MakePrimitiveKernel(DeviceContext* device, dnnl::primitive p,
-                                                            std::vector<PrimitiveKernel::Arg> args) {
-  return std::unique_ptr<Kernel>(new PrimitiveKernel(device, std::move(p), std::move(args)));
-}
 
 // --- MatMul ---------------------------------------------------------------
 
@@ -406,7 +342,7 @@ void RegisterMathOps(OpRegistry& r) {
   r.Add(OpDef("Add")
             .Inputs(2)
             .Shape(BinaryShape)
-            .Kernel([](const KernelBuildContext& b) { return BinaryKernel::Make(b, algorithm::binary_add); })
+            .Kernel([](const KernelBuildContext& b) { return MakeBinaryKernel(b, algorithm::binary_add); })
             .ReferenceKernel(ReferenceBinary([](double a, double b) { return a + b; }))
             .Gradient([](GradientContext& c) -> absl::StatusOr<std::vector<Output>> {
               Output dy = c.output_grads[0];
@@ -416,7 +352,7 @@ void RegisterMathOps(OpRegistry& r) {
   r.Add(OpDef("Sub")
             .Inputs(2)
             .Shape(BinaryShape)
-            .Kernel([](const KernelBuildContext& b) { return BinaryKernel::Make(b, algorithm::binary_sub); })
+            .Kernel([](const KernelBuildContext& b) { return MakeBinaryKernel(b, algorithm::binary_sub); })
             .ReferenceKernel(ReferenceBinary([](double a, double b) { return a - b; }))
             .Gradient([](GradientContext& c) -> absl::StatusOr<std::vector<Output>> {
               Output dy = c.output_grads[0];
@@ -427,7 +363,7 @@ void RegisterMathOps(OpRegistry& r) {
   r.Add(OpDef("Mul")
             .Inputs(2)
             .Shape(BinaryShape)
-            .Kernel([](const KernelBuildContext& b) { return BinaryKernel::Make(b, algorithm::binary_mul); })
+            .Kernel([](const KernelBuildContext& b) { return MakeBinaryKernel(b, algorithm::binary_mul); })
             .ReferenceKernel(ReferenceBinary([](double a, double b) { return a * b; }))
             .Gradient([](GradientContext& c) -> absl::StatusOr<std::vector<Output>> {
               Output dy = c.output_grads[0];
@@ -439,7 +375,7 @@ void RegisterMathOps(OpRegistry& r) {
   r.Add(OpDef("Sum")
             .Inputs(1)
             .Shape(ScalarShape)
-            .Kernel([](const KernelBuildContext& b) { return ReductionKernel::Make(b, algorithm::reduction_sum); })
+            .Kernel([](const KernelBuildContext& b) { return MakeReductionKernel(b, algorithm::reduction_sum); })
             .ReferenceKernel(ReferenceReduction(false))
             .Gradient([](GradientContext& c) -> absl::StatusOr<std::vector<Output>> {
               return std::vector<Output>{BroadcastTo(c.graph, c.output_grads[0], c.node.inputs()[0].shape())};
@@ -448,7 +384,7 @@ void RegisterMathOps(OpRegistry& r) {
   r.Add(OpDef("Mean")
             .Inputs(1)
             .Shape(ScalarShape)
-            .Kernel([](const KernelBuildContext& b) { return ReductionKernel::Make(b, algorithm::reduction_mean); })
+            .Kernel([](const KernelBuildContext& b) { return MakeReductionKernel(b, algorithm::reduction_mean); })
             .ReferenceKernel(ReferenceReduction(true))
             .Gradient([](GradientContext& c) -> absl::StatusOr<std::vector<Output>> {
               const Shape& shape = c.node.inputs()[0].shape();

@@ -21,38 +21,8 @@ using dnnl::algorithm;
 using dnnl::prop_kind;
 using onednn::memory;
 
-// A oneDNN primitive whose arguments are the node's tensors in fixed layouts:
-// everything is built by the factory, Run only wraps storage and executes.
-class PrimitiveKernel : public Kernel {
- public:
-  struct Arg {
-    int dnnl_arg;
-    bool is_output;
-    int index;
-    memory::desc desc;
-  };
-  PrimitiveKernel(DeviceContext* device, dnnl::primitive primitive, std::vector<Arg> args)
-      : device_(device), primitive_(std::move(primitive)), args_(std::move(args)) {}
-  absl::Status Run(KernelRunContext& ctx) override {
-    std::unordered_map<int, memory> bound;
-    for (const Arg& a : args_) {
-      Tensor* t = a.is_output ? ctx.outputs[a.index] : ctx.inputs[a.index];
-      bound.emplace(a.dnnl_arg, memory(a.desc, device_->engine, t->raw_data()));
-    }
-    primitive_.execute(device_->stream, bound);
-    return absl::OkStatus();
-  }
-
- private:
-  DeviceContext* device_;
-  dnnl::primitive primitive_;
-  std::vector<Arg> args_;
-};
-
-absl::StatusOr<std::unique_ptr<Kernel>> MakePrimitiveKernel(DeviceContext* device, dnnl::primitive p,
-                                                            std::vector<PrimitiveKernel::Arg> args) {
-  return std::unique_ptr<Kernel>(new PrimitiveKernel(device, std::move(p), std::move(args)));
-}
+using onednn::MakePrimitiveKernel;
+using onednn::PrimitiveKernel;
 
 Output AddOp(Graph& g, absl::string_view op, std::vector<Output> inputs, absl::string_view name,
              AttrMap attrs = {}) {

@@ -74,4 +74,18 @@ void LayoutBridge::Finish(Tensor& t, dnnl::stream& stream) {
   to_plain_.execute(stream, scratch_, user);
 }
 
+absl::Status PrimitiveKernel::Run(KernelRunContext& ctx) {
+  for (const Arg& a : args_) {
+    Tensor* t = a.is_output ? ctx.outputs[a.index] : ctx.inputs[a.index];
+    bound_[a.dnnl_arg] = memory(a.desc, device_->engine, t->raw_data());
+  }
+  primitive_.execute(device_->stream, bound_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Kernel>> MakePrimitiveKernel(DeviceContext* device, dnnl::primitive p,
+                                                            std::vector<PrimitiveKernel::Arg> args) {
+  return std::unique_ptr<Kernel>(new PrimitiveKernel(device, std::move(p), std::move(args)));
+}
+
 }  // namespace strata::onednn

@@ -3,7 +3,9 @@
 #ifndef STRATA_OPS_ONEDNN_H_
 #define STRATA_OPS_ONEDNN_H_
 
+#include <memory>
 #include <optional>
+#include <vector>
 #include <unordered_map>
 
 #include "absl/status/status.h"
@@ -71,6 +73,30 @@ class LayoutBridge {
   memory scratch_;
   dnnl::reorder to_chosen_, to_plain_;  // built once, executed per run
 };
+
+// A oneDNN primitive whose arguments are the node's tensors in fixed
+// layouts: the factory builds everything, Run only wraps storage and executes.
+class PrimitiveKernel : public Kernel {
+ public:
+  struct Arg {
+    int dnnl_arg;
+    bool is_output;
+    int index;  // into the node's inputs or outputs
+    memory::desc desc;
+  };
+  PrimitiveKernel(DeviceContext* device, dnnl::primitive primitive, std::vector<Arg> args)
+      : device_(device), primitive_(std::move(primitive)), args_(std::move(args)) {}
+  absl::Status Run(KernelRunContext& ctx) override;
+
+ private:
+  DeviceContext* device_;
+  dnnl::primitive primitive_;
+  std::vector<Arg> args_;
+  std::unordered_map<int, memory> bound_;
+};
+
+absl::StatusOr<std::unique_ptr<Kernel>> MakePrimitiveKernel(DeviceContext* device, dnnl::primitive p,
+                                                            std::vector<PrimitiveKernel::Arg> args);
 
 }  // namespace onednn
 }  // namespace strata
