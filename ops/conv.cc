@@ -1,8 +1,10 @@
 // Convolution. oneDNN kernels: direct convolution forward, backward data and
 // backward weights, each letting the primitive choose its layouts
-// (format_tag::any) and bridging to the graph's plain NCHW/OIHW tensors; the
-// bias gradient is a plain loop. Reference kernels: one float64 loop nest
-// shared by the three convolution passes.
+// (format_tag::any) and bridging to the graph's plain NCHW/OIHW tensors; with
+// groups the weights are oneDNN's 5-D [G, K/G, C/G, F, F], whose plain goihw
+// layout is byte for byte our OIHW [K, C/G, F, F]. The bias gradient is a
+// plain loop. Reference kernels: one float64 loop nest shared by the three
+// convolution passes.
 #include "ops/conv.h"
 
 #include <algorithm>
@@ -50,6 +52,7 @@ absl::StatusOr<int64_t> OutputSize(int64_t input, int64_t filter, int64_t stride
 struct ConvAttrs {
   int64_t stride = 1;
   int64_t pad = 0;
+  int64_t groups = 1;
 };
 
 template <typename Context>
@@ -57,18 +60,34 @@ absl::StatusOr<ConvAttrs> ReadAttrs(const Context& c) {
   ConvAttrs a;
   STRATA_ASSIGN_OR_RETURN(a.stride, c.template Attr<int64_t>("stride"));
   STRATA_ASSIGN_OR_RETURN(a.pad, c.template Attr<int64_t>("pad"));
+  STRATA_ASSIGN_OR_RETURN(a.groups, c.template Attr<int64_t>("groups"));
   return a;
 }
 
-// [N,K,H',W'] for input x [N,C,H,W] and filters w [K,C,F,G], or an error
-// naming the node. Shared by the forward op and the consistency checks of
+// [N,K,H',W'] for input x [N,C,H,W] and filters w [K,C/groups,F,G], or an
+// error naming the node. Shared by the forward op and the consistency checks of
 // the backward ops, so that all three agree on what fits.
 absl::StatusOr<Shape> ConvShape(const InferenceContext& c, const Shape& x, const Shape& w, const ConvAttrs& a) {
   if (x.rank() != 4) return c.Error(absl::StrCat("the input must be NCHW (rank 4), got ", x.ToString()));
   if (w.rank() != 4) return c.Error(absl::StrCat("the filters must be OIHW (rank 4), got ", w.ToString()));
-  if (x[1] != w[1]) {
+  if (a.groups < 1) return c.Error(absl::StrCat("groups must be >= 1, got ", a.groups));
+  if (a.groups == 1 && x[1] != w[1]) {
     return c.Error(absl::StrCat("the input has ", x[1], " channels but the filters ", w.ToString(), " expect ", w[1],
                                 " (filters are [K,C,F,F])"));
+  }
+  if (a.groups > 1) {
+    if (x[1] % a.groups != 0) {
+      return c.Error(absl::StrCat("the input's ", x[1], " channels do not divide into ", a.groups, " groups"));
+    }
+    if (w[0] % a.groups != 0) {
+      return c.Error(absl::StrCat("the ", w[0], " filters of ", w.ToString(), " do not divide into ", a.groups,
+                                  " groups"));
+    }
+    if (x[1] / a.groups != w[1]) {
+      return c.Error(absl::StrCat("the input has ", x[1], " channels, ", x[1] / a.groups, " per group of ",
+                                  a.groups, ", but the filters ", w.ToString(), " expect ", w[1],
+                                  " per group (grouped filters are [K,C/G,F,F])"));
+    }
   }
   const std::string where = absl::StrCat(" (", x[2], "x", x[3], " input, ", w[2], "x", w[3], " filter, stride ",
                                          a.stride, ", pad ", a.pad, ")");
@@ -119,6 +138,22 @@ absl::Status ExpectForwardShape(const InferenceContext& c, const Shape& x, const
 
 memory::desc Any(const Shape& s) {
   return memory::desc(onednn::Dims(s), memory::data_type::f32, memory::format_tag::any);
+}
+
+// The weights as oneDNN sees them: OIHW [K, C/G, F, F] itself, or with
+// groups the 5-D [G, K/G, C/G, F, F].
+memory::dims WeightDims(const Shape& w, const ConvAttrs& a) {
+  if (a.groups == 1) return onednn::Dims(w);
+  return {a.groups, w[0] / a.groups, w[1], w[2], w[3]};
+}
+memory::desc AnyWeights(const Shape& w, const ConvAttrs& a) {
+  return memory::desc(WeightDims(w, a), memory::data_type::f32, memory::format_tag::any);
+}
+// The plain layout of the OIHW tensor in those dims: goihw for groups, the
+// same bytes.
+memory::desc PlainWeights(const Shape& w, const ConvAttrs& a) {
+  if (a.groups == 1) return onednn::PlainDesc({DType::kFloat32, w});
+  return memory::desc(WeightDims(w, a), memory::data_type::f32, memory::format_tag::goihw);
 }
 
 // Scratch memory is allocated by the kernel at build time rather than by
@@ -174,10 +209,11 @@ dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& x, const Shape&
   const memory::dims strides{a.stride, a.stride}, pad{a.pad, a.pad};
   auto desc = b != nullptr
                   ? dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                                    Any(x), Any(w), onednn::PlainDesc({DType::kFloat32, *b}),
-                                                    Any(y), strides, pad, pad)
+                                                    Any(x), AnyWeights(w, a),
+                                                    onednn::PlainDesc({DType::kFloat32, *b}), Any(y), strides, pad,
+                                                    pad)
                   : dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                                    Any(x), Any(w), Any(y), strides, pad, pad);
+                                                    Any(x), AnyWeights(w, a), Any(y), strides, pad, pad);
   return dnnl::convolution_forward::primitive_desc(desc, UserScratchpad(), engine);
 }
 
@@ -189,7 +225,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
     auto pd = ForwardPd(b.inputs[0].shape, b.inputs[1].shape, has_bias ? &b.inputs[2].shape : nullptr,
                         b.outputs[0].shape, a, b.device->engine);
     k->AddInput(DNNL_ARG_SRC, 0, onednn::PlainDesc(b.inputs[0]), pd.src_desc());
-    k->AddInput(DNNL_ARG_WEIGHTS, 1, onednn::PlainDesc(b.inputs[1]), pd.weights_desc());
+    k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc());
     if (has_bias) k->AddInput(DNNL_ARG_BIAS, 2, onednn::PlainDesc(b.inputs[2]), pd.bias_desc());
     k->AddOutput(DNNL_ARG_DST, 0, onednn::PlainDesc(b.outputs[0]), pd.dst_desc());
     k->SetPrimitive(dnnl::convolution_forward(pd), pd.scratchpad_desc());
@@ -206,11 +242,11 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropInputKernel(const KernelBuil
     auto hint = ForwardPd(dx, w, nullptr, dy, a, b.device->engine);
     const memory::dims strides{a.stride, a.stride}, pad{a.pad, a.pad};
     dnnl::convolution_backward_data::primitive_desc pd(
-        dnnl::convolution_backward_data::desc(algorithm::convolution_direct, Any(dx), Any(w), Any(dy), strides,
-                                              pad, pad),
+        dnnl::convolution_backward_data::desc(algorithm::convolution_direct, Any(dx), AnyWeights(w, a), Any(dy),
+                                              strides, pad, pad),
         UserScratchpad(), b.device->engine, hint);
     k->AddInput(DNNL_ARG_DIFF_DST, 0, onednn::PlainDesc(b.inputs[0]), pd.diff_dst_desc());
-    k->AddInput(DNNL_ARG_WEIGHTS, 1, onednn::PlainDesc(b.inputs[1]), pd.weights_desc());
+    k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc());
     k->AddOutput(DNNL_ARG_DIFF_SRC, 0, onednn::PlainDesc(b.outputs[0]), pd.diff_src_desc());
     k->SetPrimitive(dnnl::convolution_backward_data(pd), pd.scratchpad_desc());
   }));
@@ -226,12 +262,12 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropFilterKernel(const KernelBui
     auto hint = ForwardPd(x, dw, nullptr, dy, a, b.device->engine);
     const memory::dims strides{a.stride, a.stride}, pad{a.pad, a.pad};
     dnnl::convolution_backward_weights::primitive_desc pd(
-        dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, Any(x), Any(dw), Any(dy), strides,
-                                                 pad, pad),
+        dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, Any(x), AnyWeights(dw, a),
+                                                 Any(dy), strides, pad, pad),
         UserScratchpad(), b.device->engine, hint);
     k->AddInput(DNNL_ARG_SRC, 0, onednn::PlainDesc(b.inputs[0]), pd.src_desc());
     k->AddInput(DNNL_ARG_DIFF_DST, 1, onednn::PlainDesc(b.inputs[1]), pd.diff_dst_desc());
-    k->AddOutput(DNNL_ARG_DIFF_WEIGHTS, 0, onednn::PlainDesc(b.outputs[0]), pd.diff_weights_desc());
+    k->AddOutput(DNNL_ARG_DIFF_WEIGHTS, 0, PlainWeights(b.outputs[0].shape, a), pd.diff_weights_desc());
     k->SetPrimitive(dnnl::convolution_backward_weights(pd), pd.scratchpad_desc());
   }));
   return std::unique_ptr<Kernel>(std::move(k));
@@ -269,36 +305,40 @@ struct ConvDims {
   int64_t k, fh, fw;   // filters
   int64_t oh, ow;      // output
   int64_t stride, pad;
+  int64_t groups;
 };
 
 ConvDims MakeDims(const Shape& x, const Shape& w, const Shape& y, const ConvAttrs& a) {
-  return {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], a.stride, a.pad};
+  return {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], a.stride, a.pad, a.groups};
 }
 
 enum class Pass { kForward, kBackwardData, kBackwardFilter };
 
 // The three passes visit the same (output, tap, input) triples; each
 // accumulates into a different one of x, w and y, which it first zeroes.
+// Filter k belongs to group k / (K/G) and sees that group's C/G channels.
 void NaiveConv(Pass pass, const ConvDims& d, double* x, double* w, double* y) {
   double* written = pass == Pass::kForward ? y : pass == Pass::kBackwardData ? x : w;
+  const int64_t cg = d.c / d.groups, kg = d.k / d.groups;  // channels and filters per group
   const int64_t count = pass == Pass::kForward        ? d.n * d.k * d.oh * d.ow
                         : pass == Pass::kBackwardData ? d.n * d.c * d.h * d.w
-                                                      : d.k * d.c * d.fh * d.fw;
+                                                      : d.k * cg * d.fh * d.fw;
   std::fill(written, written + count, 0.0);
   for (int64_t n = 0; n < d.n; ++n)
     for (int64_t k = 0; k < d.k; ++k)
       for (int64_t oh = 0; oh < d.oh; ++oh)
         for (int64_t ow = 0; ow < d.ow; ++ow) {
           const int64_t yi = ((n * d.k + k) * d.oh + oh) * d.ow + ow;
-          for (int64_t c = 0; c < d.c; ++c)
+          for (int64_t g = 0; g < cg; ++g)
             for (int64_t i = 0; i < d.fh; ++i) {
               const int64_t ih = oh * d.stride - d.pad + i;
               if (ih < 0 || ih >= d.h) continue;
               for (int64_t j = 0; j < d.fw; ++j) {
                 const int64_t iw = ow * d.stride - d.pad + j;
                 if (iw < 0 || iw >= d.w) continue;
+                const int64_t c = (k / kg) * cg + g;  // the input channel
                 const int64_t xi = ((n * d.c + c) * d.h + ih) * d.w + iw;
-                const int64_t wi = ((k * d.c + c) * d.fh + i) * d.fw + j;
+                const int64_t wi = ((k * cg + g) * d.fh + i) * d.fw + j;
                 switch (pass) {
                   case Pass::kForward: y[yi] += x[xi] * w[wi]; break;
                   case Pass::kBackwardData: x[xi] += y[yi] * w[wi]; break;
@@ -360,7 +400,7 @@ absl::StatusOr<std::vector<Output>> Conv2DGradient(GradientContext& c) {
   const Output dy = c.output_grads[0];
   if (!dy.valid()) return grads;
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(c.node));
-  const Conv2DOptions opts{a.stride, a.pad};
+  const Conv2DOptions opts{a.stride, a.pad, a.groups};
   grads[0] = Conv2DBackpropInput(c.graph, dy, in[1], in[0].shape(), opts, "backprop_input");
   grads[1] = Conv2DBackpropFilter(c.graph, in[0], dy, in[1].shape(), opts, "backprop_filter");
   if (in.size() == 3) grads[2] = Conv2DBackpropBias(c.graph, dy, "backprop_bias");
@@ -378,16 +418,19 @@ void RegisterConvOps(OpRegistry& r) {
             .Inputs(-1)
             .Attr("stride", int64_t{1})
             .Attr("pad", int64_t{0})
+            .Attr("groups", int64_t{1})
             .Shape(Conv2DShape)
             .Kernel(MakeForwardKernel)
             .ReferenceKernel(SimpleKernel(ReferenceForward))
             .Gradient(Conv2DGradient)
-            .Doc("y = conv(x, w) + b: x [N,C,H,W], w [K,C,F,G], optional b [K]; zero padding `pad` on every "
-                 "side, one `stride`; y [N,K,(H - F + 2P)/S + 1,(W - G + 2P)/S + 1]."));
+            .Doc("y = conv(x, w) + b: x [N,C,H,W], w [K,C/groups,F,G], optional b [K]; zero padding `pad` on "
+                 "every side, one `stride`; y [N,K,(H - F + 2P)/S + 1,(W - G + 2P)/S + 1]. With `groups` G, "
+                 "filter k sees only the C/G input channels of its group k / (K/G)."));
   r.Add(OpDef("Conv2DBackpropInput")
             .Inputs(2)
             .Attr("stride", int64_t{1})
             .Attr("pad", int64_t{0})
+            .Attr("groups", int64_t{1})
             .RequiredAttr("input_shape")
             .Shape([](InferenceContext& c) -> absl::Status {
               STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(c));
@@ -404,6 +447,7 @@ void RegisterConvOps(OpRegistry& r) {
             .Inputs(2)
             .Attr("stride", int64_t{1})
             .Attr("pad", int64_t{0})
+            .Attr("groups", int64_t{1})
             .RequiredAttr("filter_shape")
             .Shape([](InferenceContext& c) -> absl::Status {
               STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(c));
@@ -432,21 +476,28 @@ void RegisterConvOps(OpRegistry& r) {
 Output Conv2D(Graph& g, Output x, Output w, Output b, Conv2DOptions opts, absl::string_view name) {
   std::vector<Output> inputs{x, w};
   if (b.valid()) inputs.push_back(b);
-  Node* n = g.AddNode(Def("Conv2D"), name, std::move(inputs), {{"stride", opts.stride}, {"pad", opts.pad}});
+  Node* n = g.AddNode(Def("Conv2D"), name, std::move(inputs),
+                      {{"stride", opts.stride}, {"pad", opts.pad}, {"groups", opts.groups}});
   return n ? n->output(0) : Output{};
 }
 
 Output Conv2DBackpropInput(Graph& g, Output dy, Output w, const Shape& input_shape, Conv2DOptions opts,
                            absl::string_view name) {
   Node* n = g.AddNode(Def("Conv2DBackpropInput"), name, {dy, w},
-                      {{"stride", opts.stride}, {"pad", opts.pad}, {"input_shape", input_shape.dims()}});
+                      {{"stride", opts.stride},
+                       {"pad", opts.pad},
+                       {"groups", opts.groups},
+                       {"input_shape", input_shape.dims()}});
   return n ? n->output(0) : Output{};
 }
 
 Output Conv2DBackpropFilter(Graph& g, Output x, Output dy, const Shape& filter_shape, Conv2DOptions opts,
                             absl::string_view name) {
   Node* n = g.AddNode(Def("Conv2DBackpropFilter"), name, {x, dy},
-                      {{"stride", opts.stride}, {"pad", opts.pad}, {"filter_shape", filter_shape.dims()}});
+                      {{"stride", opts.stride},
+                       {"pad", opts.pad},
+                       {"groups", opts.groups},
+                       {"filter_shape", filter_shape.dims()}});
   return n ? n->output(0) : Output{};
 }
 

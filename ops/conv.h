@@ -1,6 +1,7 @@
 // 2-D convolution on NCHW activations with OIHW weights (square or FxG
-// filters), one stride and one zero padding for both spatial axes, and an
-// optional bias per filter; its three backward ops.
+// filters), one stride and one zero padding for both spatial axes, optional
+// channel groups (AlexNet's two-GPU layers, ResNeXt) and an optional bias
+// per filter; its three backward ops.
 #ifndef STRATA_OPS_CONV_H_
 #define STRATA_OPS_CONV_H_
 
@@ -14,6 +15,11 @@ namespace strata::ops {
 struct Conv2DOptions {
   int64_t stride = 1;
   int64_t pad = 0;
+  // With groups G: x [N,C,H,W], w [K, C/G, F, F], K and C divisible by G;
+  // filters g*K/G .. (g+1)*K/G - 1 see only input channels g*C/G ..
+  // (g+1)*C/G - 1. The weights stay OIHW with I = C/G (the checkpoint
+  // layout); oneDNN reads the same bytes as its grouped [G, K/G, C/G, F, F].
+  int64_t groups = 1;
 };
 
 // The output size of one spatial axis, (N - F + 2P)/S + 1, or
@@ -21,8 +27,8 @@ struct Conv2DOptions {
 // 2.33: not a whole number" when it is not a whole number >= 1.
 absl::StatusOr<int64_t> ConvOutputSize(int64_t input, int64_t filter, int64_t stride, int64_t pad);
 
-// y = conv(x, w) + b with x [N,C,H,W], w [K,C,F,G], b [K] (an invalid `b`
-// means no bias): y is [N,K,H',W'].
+// y = conv(x, w) + b with x [N,C,H,W], w [K,C/groups,F,G], b [K] (an invalid
+// `b` means no bias): y is [N,K,H',W'].
 Output Conv2D(Graph& g, Output x, Output w, Output b, Conv2DOptions opts = {}, absl::string_view name = "");
 
 // The gradients of Conv2D, as the gradient rule builds them: dL/dx of shape

@@ -1,7 +1,8 @@
 // Conv2D: the lecture's output-size rule at graph build time, forward values
 // against a float64 loop written here, gradients against the numerical
 // checker, and the backward kernels against the reference ones at LeNet-5
-// sizes (where oneDNN picks blocked layouts).
+// sizes (where oneDNN picks blocked layouts). Grouped convolution: shapes
+// and errors (AlexNet's CONV2), values, gradients, and AlexNet-sized kernels.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -120,6 +121,56 @@ TEST(Conv2DShape, BackwardOpsCheckConsistency) {
   EXPECT_THAT(std::string(g.status().message()), HasSubstr("does not match"));
 }
 
+// AlexNet's CONV2 in one tower: 96 channels in two groups of 48, 256 5x5
+// filters (128 per group), pad 2.
+TEST(Conv2DShape, GroupedAlexNetConv2) {
+  Graph g;
+  Output x = ops::Placeholder(g, "x", {4, 96, 27, 27});
+  Output w = ops::Variable(g, "w", {256, 48, 5, 5});
+  Output b = ops::Variable(g, "b", {256});
+  Output y = ops::Conv2D(g, x, w, b, {1, 2, 2}, "conv2");
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  EXPECT_EQ(y.shape(), Shape({4, 256, 27, 27}));
+  EXPECT_EQ(*y.node->Attr<int64_t>("groups"), 2);
+  int64_t parameters = 0;
+  for (Node* v : ops::Variables(g)) parameters += v->output_spec(0).shape.num_elements();
+  EXPECT_EQ(parameters, 256 * 48 * 25 + 256);
+  // Ungrouped, the same filters would need all 96 channels.
+  Graph ungrouped;
+  EXPECT_FALSE(ops::Conv2D(ungrouped, ops::Placeholder(ungrouped, "x", {4, 96, 27, 27}),
+                           ops::Placeholder(ungrouped, "w", {256, 48, 5, 5}), Output{}, {1, 2}, "conv2")
+                   .valid());
+  EXPECT_THAT(std::string(ungrouped.status().message()), HasSubstr("96 channels"));
+}
+
+TEST(Conv2DShape, GroupErrorsNameTheNodeAndNumbers) {
+  struct Case {
+    Shape x, w;
+    int64_t groups;
+    std::vector<const char*> expected;
+  };
+  for (const Case& c :
+       {Case{{1, 95, 8, 8}, {256, 48, 3, 3}, 2, {"95 channels do not divide into 2 groups"}},
+        Case{{1, 96, 8, 8}, {250, 32, 3, 3}, 3, {"250 filters of [250,32,3,3] do not divide into 3 groups"}},
+        Case{{1, 96, 8, 8}, {256, 96, 3, 3}, 2, {"96 channels, 48 per group of 2", "expect 96 per group"}},
+        Case{{1, 6, 8, 8}, {6, 6, 3, 3}, 0, {"groups must be >= 1, got 0"}}}) {
+    Graph g;
+    Output x = ops::Placeholder(g, "x", c.x);
+    Output w = ops::Placeholder(g, "w", c.w);
+    EXPECT_FALSE(ops::Conv2D(g, x, w, Output{}, {1, 1, c.groups}, "grouped").valid());
+    const std::string message(g.status().message());
+    EXPECT_THAT(message, HasSubstr("Conv2D node 'grouped'"));
+    for (const char* e : c.expected) EXPECT_THAT(message, HasSubstr(e));
+  }
+  // The backward ops check the same rules.
+  Graph g;
+  Output dy = ops::Placeholder(g, "dy", {1, 6, 5, 5});
+  Output w = ops::Placeholder(g, "w", {6, 2, 3, 3});
+  EXPECT_TRUE(ops::Conv2DBackpropInput(g, dy, w, {1, 6, 7, 7}, {1, 0, 3}).valid());
+  EXPECT_FALSE(ops::Conv2DBackpropInput(g, dy, w, {1, 6, 7, 7}, {1, 0, 2}, "wrong_groups").valid());
+  EXPECT_THAT(std::string(g.status().message()), HasSubstr("Conv2DBackpropInput node 'wrong_groups'"));
+}
+
 // ---------------------------------------------------------------------------
 // Values.
 
@@ -127,11 +178,20 @@ struct ConvCase {
   const char* name;
   int64_t n, c, h, w, k, fh, fw, stride, pad;
   bool bias;
+  int64_t groups = 1;
+
+  Shape x() const { return {n, c, h, w}; }
+  Shape filters() const { return {k, c / groups, fh, fw}; }
+  ops::Conv2DOptions options() const { return {stride, pad, groups}; }
 };
 
-// y[n,k,i,j] = b[k] + sum_{c,p,q} x[n,c,i*S-P+p,j*S-P+q] w[k,c,p,q].
+void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
+
+// y[n,k,i,j] = b[k] + sum_{c,p,q} x[n,g*C/G + c,i*S-P+p,j*S-P+q] w[k,c,p,q]
+// with c < C/G and g = k / (K/G), the group of filter k.
 std::vector<double> NaiveForward(const ConvCase& p, const Tensor& x, const Tensor& w, const Tensor& b) {
   const int64_t oh = (p.h - p.fh + 2 * p.pad) / p.stride + 1, ow = (p.w - p.fw + 2 * p.pad) / p.stride + 1;
+  const int64_t cg = p.c / p.groups, kg = p.k / p.groups;
   std::vector<double> y(p.n * p.k * oh * ow);
   const float *px = x.data<float>(), *pw = w.data<float>();
   for (int64_t n = 0; n < p.n; ++n)
@@ -139,13 +199,13 @@ std::vector<double> NaiveForward(const ConvCase& p, const Tensor& x, const Tenso
       for (int64_t i = 0; i < oh; ++i)
         for (int64_t j = 0; j < ow; ++j) {
           double s = p.bias ? b.data<float>()[k] : 0.0;
-          for (int64_t c = 0; c < p.c; ++c)
+          for (int64_t c = 0; c < cg; ++c)
             for (int64_t u = 0; u < p.fh; ++u)
               for (int64_t v = 0; v < p.fw; ++v) {
                 const int64_t r = i * p.stride - p.pad + u, q = j * p.stride - p.pad + v;
                 if (r < 0 || r >= p.h || q < 0 || q >= p.w) continue;
-                s += static_cast<double>(px[((n * p.c + c) * p.h + r) * p.w + q]) *
-                     pw[((k * p.c + c) * p.fh + u) * p.fw + v];
+                s += static_cast<double>(px[((n * p.c + (k / kg) * cg + c) * p.h + r) * p.w + q]) *
+                     pw[((k * cg + c) * p.fh + u) * p.fw + v];
               }
           y[((n * p.k + k) * oh + i) * ow + j] = s;
         }
@@ -157,10 +217,10 @@ class Conv2DValues : public testing::TestWithParam<ConvCase> {};
 TEST_P(Conv2DValues, MatchNaiveLoopInBothSessions) {
   const ConvCase& p = GetParam();
   Graph g;
-  Output x = ops::Placeholder(g, "x", {p.n, p.c, p.h, p.w});
-  Output w = ops::Placeholder(g, "w", {p.k, p.c, p.fh, p.fw});
+  Output x = ops::Placeholder(g, "x", p.x());
+  Output w = ops::Placeholder(g, "w", p.filters());
   Output b = p.bias ? ops::Placeholder(g, "b", {p.k}) : Output{};
-  Output y = ops::Conv2D(g, x, w, b, {p.stride, p.pad});
+  Output y = ops::Conv2D(g, x, w, b, p.options());
   ASSERT_TRUE(g.status().ok()) << g.status();
   Tensor xv = RandomTensor(x.shape(), 1), wv = RandomTensor(w.shape(), 2);
   Tensor bv = p.bias ? RandomTensor(b.shape(), 3) : Tensor();
@@ -194,6 +254,10 @@ const ConvCase kValueCases[] = {
     {"LeNetC3", 4, 6, 14, 14, 16, 5, 5, 1, 0, true},
     {"LeNetC5", 4, 16, 5, 5, 120, 5, 5, 1, 0, true},
     {"Wide", 2, 32, 9, 9, 64, 3, 3, 1, 1, true},
+    {"Groups2", 2, 4, 7, 7, 6, 3, 3, 1, 0, false, 2},
+    {"Groups3Stride2Pad1Bias", 2, 6, 9, 9, 9, 3, 3, 2, 1, true, 3},
+    {"Groups2Wide", 2, 32, 9, 9, 64, 3, 3, 1, 1, true, 2},
+    {"Depthwise", 2, 8, 7, 7, 8, 3, 3, 1, 1, true, 8},
 };
 
 INSTANTIATE_TEST_SUITE_P(All, Conv2DValues, testing::ValuesIn(kValueCases),
@@ -226,10 +290,10 @@ class Conv2DGradients : public testing::TestWithParam<ConvCase> {};
 TEST_P(Conv2DGradients, MatchNumerical) {
   const ConvCase& p = GetParam();
   Graph g;
-  Output x = ops::Placeholder(g, "x", {p.n, p.c, p.h, p.w});
-  Output w = ops::Placeholder(g, "w", {p.k, p.c, p.fh, p.fw});
+  Output x = ops::Placeholder(g, "x", p.x());
+  Output w = ops::Placeholder(g, "w", p.filters());
   Output b = p.bias ? ops::Placeholder(g, "b", {p.k}) : Output{};
-  Output y = ops::Conv2D(g, x, w, b, {p.stride, p.pad});
+  Output y = ops::Conv2D(g, x, w, b, p.options());
   std::vector<std::pair<Output, Tensor>> inputs{{x, RandomTensor(x.shape(), 11)}, {w, RandomTensor(w.shape(), 12)}};
   if (p.bias) inputs.emplace_back(b, RandomTensor(b.shape(), 13));
   auto report = CheckGradients(g, y, inputs);
@@ -249,25 +313,35 @@ const ConvCase kGradientCases[] = {
     {"OneByOne", 2, 5, 4, 4, 3, 1, 1, 1, 0, true},
     {"ManyChannels", 1, 8, 5, 5, 16, 3, 3, 1, 1, true},
     {"Rectangular", 1, 2, 6, 5, 3, 3, 2, 1, 1, true},
+    {"Groups2", 2, 4, 6, 6, 6, 3, 3, 1, 0, false, 2},
+    {"Groups2Stride2Pad1Bias", 2, 4, 7, 7, 4, 3, 3, 2, 1, true, 2},
+    {"Groups3Pad1Bias", 1, 6, 5, 5, 9, 3, 3, 1, 1, true, 3},
+    {"Groups3Stride2Pad2", 1, 9, 7, 7, 6, 3, 3, 2, 2, true, 3},
 };
 
 INSTANTIATE_TEST_SUITE_P(All, Conv2DGradients, testing::ValuesIn(kGradientCases),
                          [](const testing::TestParamInfo<ConvCase>& i) { return std::string(i.param.name); });
 
 // At LeNet-5's sizes oneDNN reorders to blocked layouts; its three backward
-// kernels must agree with the float64 reference ones.
+// kernels must agree with the float64 reference ones. The same at AlexNet's
+// grouped CONV2 (one image, to keep the float64 loops short) and a grouped
+// layer of ResNeXt's shape.
 TEST(Conv2DGradients, BackwardKernelsMatchReferenceAtLeNetSizes) {
   for (const ConvCase& p : {ConvCase{"c1", 8, 1, 28, 28, 6, 5, 5, 1, 2, true},
                             ConvCase{"c3", 8, 6, 14, 14, 16, 5, 5, 1, 0, true},
-                            ConvCase{"c5", 8, 16, 5, 5, 120, 5, 5, 1, 0, true}}) {
+                            ConvCase{"c5", 8, 16, 5, 5, 120, 5, 5, 1, 0, true},
+                            ConvCase{"alexnet_conv2", 1, 96, 27, 27, 256, 5, 5, 1, 2, true, 2},
+                            ConvCase{"resnext_32x4d", 2, 128, 14, 14, 128, 3, 3, 1, 1, false, 32}}) {
     Graph g;
-    Output x = ops::Placeholder(g, "x", {p.n, p.c, p.h, p.w});
-    Output w = ops::Placeholder(g, "w", {p.k, p.c, p.fh, p.fw});
+    Output x = ops::Placeholder(g, "x", p.x());
+    Output w = ops::Placeholder(g, "w", p.filters());
     Output b = ops::Placeholder(g, "b", {p.k});
-    Output y = ops::Conv2D(g, x, w, b, {p.stride, p.pad});
+    Output y = ops::Conv2D(g, x, w, b, p.options());
+    ASSERT_TRUE(g.status().ok()) << g.status();
     Output loss = ops::Sum(g, ops::Mul(g, y, ops::Const(g, RandomTensor(y.shape(), 4))));
     auto grads = autodiff::Gradients(g, loss, {x, w, b});
     ASSERT_TRUE(grads.ok()) << grads.status();
+    grads->push_back(y);
     runtime::Feeds feeds{{x, RandomTensor(x.shape(), 1)}, {w, RandomTensor(w.shape(), 2)},
                          {b, RandomTensor(b.shape(), 3)}};
     auto fast = runtime::Session::Create(g);
@@ -287,7 +361,7 @@ TEST(Conv2DGradients, BackwardKernelsMatchReferenceAtLeNetSizes) {
         const double ref = e.data<double>()[i];
         worst = std::max(worst, std::fabs(a.data<float>()[i] - ref) / (1 + std::fabs(ref)));
       }
-      EXPECT_LT(worst, 1e-4) << p.name << " gradient " << k;
+      EXPECT_LT(worst, 1e-4) << p.name << (k == 3 ? " forward" : " gradient ") << k;
     }
   }
 }
