@@ -1,6 +1,7 @@
 // Times one training step (forward, cross-entropy, backward, SGD momentum
-// update) of a zoo model on random data, the way ../shared/bench/torch_peer.py
-// times PyTorch: warm-up steps, then the median of timed steps, one JSON line.
+// update) or one inference (forward to the logits, inference mode) of a zoo
+// model on random data, the way ../shared/bench/torch_peer.py times PyTorch:
+// warm-up steps, then the median of timed steps, one JSON line.
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -18,6 +19,7 @@ ABSL_FLAG(std::string, model, "lenet5", "zoo model");
 ABSL_FLAG(int64_t, batch, 64, "batch size");
 ABSL_FLAG(int32_t, iters, 200, "timed steps");
 ABSL_FLAG(int32_t, warmup, 10, "untimed steps first");
+ABSL_FLAG(std::string, mode, "train", "train or infer");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -26,7 +28,10 @@ int main(int argc, char** argv) {
   Graph g;
   auto model = zoo::BuildModel(absl::GetFlag(FLAGS_model), g, {batch, 10});
   if (!model.ok()) return std::cerr << model.status() << "\n", 1;
-  auto step = optim::MinimizeWithSGD(g, model->loss, {0.01, 0.9, 5e-4, false});
+  const bool train = absl::GetFlag(FLAGS_mode) == "train";
+  if (!train && absl::GetFlag(FLAGS_mode) != "infer") return std::cerr << "--mode is train or infer\n", 1;
+  absl::StatusOr<Node*> step = nullptr;
+  if (train) step = optim::MinimizeWithSGD(g, model->loss, {0.01, 0.9, 5e-4, false});
   if (!step.ok()) return std::cerr << step.status() << "\n", 1;
   auto session = runtime::Session::Create(g);
   if (!session.ok() || !(*session)->InitializeVariables(0).ok()) return 1;
@@ -38,8 +43,11 @@ int main(int argc, char** argv) {
   for (int32_t& v : y.flat<int32_t>()) v = static_cast<int32_t>(rng() % 10);
   runtime::Feeds feeds = {{model->images, x}, {model->labels, y}};
   RunOptions options;
-  options.training = true;
-  auto run = [&]() -> bool { return (*session)->Run(feeds, {model->loss}, {*step}, options).ok(); };
+  options.training = train;
+  auto run = [&]() -> bool {
+    if (!train) return (*session)->Run({{model->images, x}}, {model->logits}, {}, options).ok();
+    return (*session)->Run(feeds, {model->loss}, {*step}, options).ok();
+  };
 
   for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
     if (!run()) return std::cerr << "step failed\n", 1;
@@ -53,8 +61,8 @@ int main(int argc, char** argv) {
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
   std::cout << absl::StrFormat(
-      "{\"system\": \"strata\", \"model\": \"%s\", \"mode\": \"train\", \"batch\": %d, \"ms_per_step_median\": "
+      "{\"system\": \"strata\", \"model\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"ms_per_step_median\": "
       "%.3f, \"ms_min\": %.3f, \"ms_max\": %.3f, \"images_per_s\": %.2f}\n",
-      absl::GetFlag(FLAGS_model), batch, median, ms.front(), ms.back(), batch / median * 1e3);
+      absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_mode), batch, median, ms.front(), ms.back(), batch / median * 1e3);
   return 0;
 }
