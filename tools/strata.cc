@@ -1,4 +1,4 @@
-// `strata`: the command-line tool. Subcommands train, eval and inspect.
+// `strata`: the command-line tool. Subcommands train, eval, inspect and summary.
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,10 +18,26 @@
 #include "serialization/crc32c.h"
 #include "training/trainer.h"
 #include "zoo/model.h"
+#include "zoo/summary.h"
 
-ABSL_FLAG(std::string, model, "lenet5", "Model to build: lenet5.");
-ABSL_FLAG(std::string, data, "", "Directory with the MNIST IDX files (train-*/test-*, gzip or plain). "
-                                 "Default: the MNIST digits bundled with Strata.");
+ABSL_FLAG(std::string, model, "lenet5",
+          "Model to build: lenet5, alexnet, vgg_a, vgg_a_lrn, vgg_b, vgg_c, vgg_d, vgg_e (vgg11/13/16/19), "
+          "googlenet, resnet18/34/50/101/152, cifar_resnet20/32/44/56/110, cifar_plain20/32/44/56/110.");
+ABSL_FLAG(std::string, data, "",
+          "train: 'synthetic' for generated images of the model's input size (256 to train on, 64 to test "
+          "on), or a directory with the MNIST IDX files (train-*/test-*, gzip or plain). Default: the MNIST "
+          "digits bundled with Strata, which only lenet5 takes. eval: the MNIST directory (a checkpoint "
+          "trained on synthetic data regenerates its own test split).");
+ABSL_FLAG(int64_t, image_size, 0,
+          "train/summary: input height = width (0: the model's own, e.g. 227 for alexnet, 224 for VGG, "
+          "GoogLeNet and ResNet, 32 for the CIFAR nets).");
+ABSL_FLAG(int64_t, groups, 1, "train/summary: alexnet only: 2 splits CONV2/4/5 into two groups (the two-GPU net).");
+ABSL_FLAG(bool, aux_classifiers, false, "train/summary: googlenet only: add the two auxiliary classifiers.");
+ABSL_FLAG(bool, resnet_v1_5, false,
+          "train/summary: resnet50/101/152 only: stride 2 on the 3x3 of a bottleneck (v1.5), not its 1x1.");
+ABSL_FLAG(int64_t, classes, 0,
+          "train/summary: number of classes (0: 10 for train; for summary the paper's, 1000 for the ImageNet "
+          "models and 10 for lenet5 and the CIFAR nets).");
 ABSL_FLAG(int32_t, epochs, 10, "train: passes over the training split.");
 ABSL_FLAG(int64_t, batch, 64, "train: mini-batch size.");
 ABSL_FLAG(double, lr, 0.05, "train: learning rate of SGD.");
@@ -29,28 +45,39 @@ ABSL_FLAG(double, momentum, 0.9, "train: SGD momentum (PyTorch's convention: v =
 ABSL_FLAG(double, weight_decay, 5e-4, "train: L2 weight decay added to the gradients.");
 ABSL_FLAG(std::vector<std::string>, lr_decay_epochs, {"8"},
           "train: epochs (1-based, comma-separated) at whose start the learning rate is divided by 10.");
-ABSL_FLAG(uint64_t, seed, 1, "train: seed of the initial weights and of the data order.");
+ABSL_FLAG(uint64_t, seed, 1, "train: seed of the initial weights, of the data order and of synthetic data.");
 ABSL_FLAG(int64_t, max_examples, 0, "train: use only the first N training examples (0: all).");
-ABSL_FLAG(std::string, checkpoint, "checkpoints/lenet5.ckpt",
-          "train: where to write the checkpoint after every epoch; eval/inspect: the checkpoint to read.");
+ABSL_FLAG(std::string, checkpoint, "",
+          "train: where to write the checkpoint after every epoch; eval/inspect: the checkpoint to read. "
+          "Default: checkpoints/<model>.ckpt.");
 ABSL_FLAG(int64_t, eval_batch, 500, "train/eval: batch size for evaluation.");
 
 namespace strata {
 namespace {
 
-constexpr char kUsage[] = R"(train, evaluate and inspect Strata models.
+constexpr char kUsage[] = R"(train, evaluate, inspect and summarise Strata models.
 
 Usage:
   strata train   [--model=lenet5] [--epochs=10] [--batch=64] [--lr=0.05] [--momentum=0.9]
-                 [--weight_decay=5e-4] [--lr_decay_epochs=8] [--seed=1] [--data=DIR]
-                 [--checkpoint=checkpoints/lenet5.ckpt]
-      Trains on the MNIST training split with mini-batch SGD (the learning rate is
-      divided by 10 at the start of each --lr_decay_epochs epoch), prints a line per
-      epoch (loss, test accuracy, time) and writes a checkpoint after every epoch.
-  strata eval    --checkpoint=PATH [--data=DIR] [--model=NAME]
-      Prints the test accuracy of a checkpoint (the model is read from it).
-  strata inspect --checkpoint=PATH
-      Lists a checkpoint's tensors: name, dtype, shape, CRC32C and sum.
+                 [--weight_decay=5e-4] [--lr_decay_epochs=8] [--seed=1] [--data=DIR|synthetic]
+                 [--checkpoint=checkpoints/<model>.ckpt] [model options]
+      Trains with mini-batch SGD (the learning rate is divided by 10 at the start of
+      each --lr_decay_epochs epoch), prints a line per epoch (loss, test accuracy,
+      time) and writes a checkpoint after every epoch. Data: MNIST (lenet5's default)
+      or, with --data=synthetic, generated images of the model's input size, which
+      every other model needs: strata train --model=resnet18 --data=synthetic --batch=16
+  strata eval    [--checkpoint=PATH] [--data=DIR] [--model=NAME]
+      Prints the test accuracy of a checkpoint: the model, its options and its data
+      (MNIST or synthetic) are read from it.
+  strata inspect [--checkpoint=PATH]
+      Lists a checkpoint's metadata and tensors: name, dtype, shape, CRC32C and sum.
+  strata summary --model=NAME [model options]
+      Prints the model's layer table: output volume, activations, weights, biases
+      and multiply-adds per image of every layer, totals and memory per image, with
+      the lecture's or paper's figures beside ours (at the paper's input size).
+
+Model options: --image_size=N (0: the model's own), --groups=2 (alexnet),
+--aux_classifiers (googlenet), --resnet_v1_5 (resnet50/101/152), --classes=N.
 
 Relative paths are taken from the directory `bazel run` was started in.
 Flags of a subcommand: strata --help.)";
@@ -73,10 +100,29 @@ int Fail(const absl::Status& s) {
   return 1;
 }
 
+std::string CheckpointPath() {
+  const std::string path = absl::GetFlag(FLAGS_checkpoint);
+  return UserPath(path.empty() ? absl::StrCat("checkpoints/", absl::GetFlag(FLAGS_model), ".ckpt") : path);
+}
+
+// The model options from the flags; classes 0 means `default_classes`.
+zoo::ModelConfig ModelOptions(int64_t default_classes) {
+  zoo::ModelConfig c;
+  const int64_t classes = absl::GetFlag(FLAGS_classes);
+  c.num_classes = classes > 0 ? classes : default_classes;
+  c.image_size = absl::GetFlag(FLAGS_image_size);
+  c.groups = absl::GetFlag(FLAGS_groups);
+  c.aux_classifiers = absl::GetFlag(FLAGS_aux_classifiers);
+  c.resnet_v1_5 = absl::GetFlag(FLAGS_resnet_v1_5);
+  return c;
+}
+
 int RunTrain() {
   training::TrainConfig c;
   c.model = absl::GetFlag(FLAGS_model);
-  c.data_dir = DataDir();
+  c.model_config = ModelOptions(10);
+  c.synthetic_data = absl::GetFlag(FLAGS_data) == "synthetic";
+  if (!c.synthetic_data) c.data_dir = DataDir();
   c.epochs = absl::GetFlag(FLAGS_epochs);
   c.batch_size = absl::GetFlag(FLAGS_batch);
   c.learning_rate = absl::GetFlag(FLAGS_lr);
@@ -91,7 +137,7 @@ int RunTrain() {
     c.lr_decay_epochs.push_back(epoch);
   }
   c.max_train_examples = absl::GetFlag(FLAGS_max_examples);
-  c.checkpoint = UserPath(absl::GetFlag(FLAGS_checkpoint));
+  c.checkpoint = CheckpointPath();
   c.eval_batch_size = absl::GetFlag(FLAGS_eval_batch);
   c.progress_bar = isatty(fileno(stderr));
   auto result = training::Train(c, std::cerr);
@@ -100,7 +146,7 @@ int RunTrain() {
 }
 
 int RunEval() {
-  const std::string path = UserPath(absl::GetFlag(FLAGS_checkpoint));
+  const std::string path = CheckpointPath();
   // The checkpoint names its model; --model only matters for checkpoints
   // that do not.
   auto result = training::EvaluateCheckpoint(path, absl::GetFlag(FLAGS_model), DataDir(),
@@ -111,7 +157,7 @@ int RunEval() {
 }
 
 int RunInspect() {
-  const std::string path = UserPath(absl::GetFlag(FLAGS_checkpoint));
+  const std::string path = CheckpointPath();
   auto ckpt = serialization::LoadCheckpoint(path);
   if (!ckpt.ok()) return Fail(ckpt.status());
   std::cout << "checkpoint " << path << "\n";
@@ -131,6 +177,14 @@ int RunInspect() {
   return 0;
 }
 
+int RunSummary() {
+  const std::string model = absl::GetFlag(FLAGS_model);
+  auto summary = zoo::Summarize(model, ModelOptions(zoo::PaperNumClasses(model)));
+  if (!summary.ok()) return Fail(summary.status());
+  std::cout << zoo::FormatSummary(*summary);
+  return 0;
+}
+
 }  // namespace
 }  // namespace strata
 
@@ -145,6 +199,7 @@ int main(int argc, char** argv) {
   if (command == "train") return strata::RunTrain();
   if (command == "eval") return strata::RunEval();
   if (command == "inspect") return strata::RunInspect();
-  std::cerr << "strata: unknown command '" << command << "' (train, eval, inspect)\n\nstrata: " << strata::kUsage << "\n";
+  if (command == "summary") return strata::RunSummary();
+  std::cerr << "strata: unknown command '" << command << "' (train, eval, inspect, summary)\n\nstrata: " << strata::kUsage << "\n";
   return 2;
 }

@@ -6,9 +6,12 @@
 #include <filesystem>
 #include <map>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "data/batcher.h"
+#include "data/synthetic.h"
 #include "graph/status_macros.h"
 #include "optim/sgd.h"
 #include "runtime/session.h"
@@ -28,6 +31,39 @@ absl::StatusOr<data::Dataset> LoadSplit(const std::string& dir, absl::string_vie
   STRATA_ASSIGN_OR_RETURN(data::Dataset ds, data::LoadMnist(dir, split));
   data::Normalize(ds, kMnistMean, kMnistStd);
   return ds;
+}
+
+std::string VolumeText(const Shape& s) { return absl::StrJoin(s.dims(), "x"); }
+
+// The data a model can be trained on: MNIST for 1x28x28 inputs, synthetic
+// images of the model's input shape for any (square) input.
+absl::Status CheckData(const std::string& model, const Shape& input, bool synthetic) {
+  if (input.rank() != 3 || input[1] != input[2]) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(model, " takes ", VolumeText(input), " inputs: only square CxHxW images are supported"));
+  }
+  if (!synthetic && input != Shape({1, 28, 28})) {
+    return absl::InvalidArgumentError(absl::StrCat(model, " needs ", VolumeText(input),
+                                                   " images, not MNIST's 1x28x28: use --data=synthetic "
+                                                   "(generated images of that size)"));
+  }
+  return absl::OkStatus();
+}
+
+data::Dataset SyntheticSplit(const Shape& input, int64_t n, int64_t classes, uint64_t seed) {
+  return data::Synthetic(n, input[0], input[1], classes, seed);
+}
+
+// Checkpoint metadata values.
+int64_t MetaInt(const std::map<std::string, std::string>& meta, const std::string& key, int64_t fallback) {
+  int64_t v = 0;
+  auto it = meta.find(key);
+  return it != meta.end() && absl::SimpleAtoi(it->second, &v) ? v : fallback;
+}
+bool MetaBool(const std::map<std::string, std::string>& meta, const std::string& key) {
+  bool v = false;
+  auto it = meta.find(key);
+  return it != meta.end() && absl::SimpleAtob(it->second, &v) && v;
 }
 
 // Keeps the first n examples (for short runs).
@@ -62,7 +98,22 @@ std::string FormatAccuracy(const EvalResult& r) {
   return absl::StrFormat("%.2f%% (%d/%d)", 100.0 * r.accuracy(), r.correct, r.total);
 }
 
+absl::StatusOr<Shape> ModelInputShape(absl::string_view model, const zoo::ModelConfig& config) {
+  zoo::ModelConfig one = config;
+  one.batch_size = 1;
+  Graph graph;
+  STRATA_ASSIGN_OR_RETURN(zoo::Model m, zoo::BuildModel(model, graph, one));
+  const std::vector<int64_t>& dims = m.images.shape().dims();
+  return Shape(std::vector<int64_t>(dims.begin() + 1, dims.end()));
+}
+
 absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const data::Dataset& dataset,
+                                    const std::shared_ptr<runtime::VariableStore>& store, int64_t batch_size) {
+  return Evaluate(model, zoo::ModelConfig{}, dataset, store, batch_size);
+}
+
+absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const zoo::ModelConfig& config,
+                                    const data::Dataset& dataset,
                                     const std::shared_ptr<runtime::VariableStore>& store, int64_t batch_size) {
   if (batch_size < 1) return absl::InvalidArgumentError("the evaluation batch size must be >= 1");
   // One inference graph per batch size met (at most two: full and last).
@@ -81,14 +132,18 @@ absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const data::Dataset
     auto& e = evaluators[n];
     if (e == nullptr) {
       e = std::make_unique<Evaluator>();
-      STRATA_ASSIGN_OR_RETURN(e->model, zoo::BuildModel(model, e->graph, {n, 10}));
+      zoo::ModelConfig at_n = config;
+      at_n.batch_size = n;
+      STRATA_ASSIGN_OR_RETURN(e->model, zoo::BuildModel(model, e->graph, at_n));
       STRATA_ASSIGN_OR_RETURN(e->session, runtime::Session::Create(e->graph, {}, store));
       e->images = Tensor(e->model.images.spec());
       e->labels = Tensor(e->model.labels.spec());
     }
     batcher.Batch(i, &e->images, &e->labels);
+    RunOptions inference;
+    inference.training = false;  // dropout off, batch norm on its running statistics
     STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> out,
-                            e->session->Run({{e->model.images, e->images}}, {e->model.predictions}));
+                            e->session->Run({{e->model.images, e->images}}, {e->model.predictions}, {}, inference));
     const int32_t* predicted = out[0].data<int32_t>();
     const int32_t* truth = e->labels.data<int32_t>();
     for (int64_t k = 0; k < n; ++k) result.correct += predicted[k] == truth[k];
@@ -102,8 +157,21 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
     return absl::InvalidArgumentError(absl::StrCat("epochs (", config.epochs, ") and batch size (",
                                                    config.batch_size, ") must be >= 1"));
   }
-  STRATA_ASSIGN_OR_RETURN(data::Dataset train_full, LoadSplit(config.data_dir, "train"));
-  STRATA_ASSIGN_OR_RETURN(data::Dataset test, LoadSplit(config.data_dir, "test"));
+  zoo::ModelConfig model_config = config.model_config;
+  model_config.batch_size = config.batch_size;
+  STRATA_ASSIGN_OR_RETURN(const Shape input, ModelInputShape(config.model, model_config));
+  STRATA_RETURN_IF_ERROR(CheckData(config.model, input, config.synthetic_data));
+  data::Dataset train_full, test;
+  if (config.synthetic_data) {
+    if (config.synthetic_train < 1 || config.synthetic_test < 1) {
+      return absl::InvalidArgumentError("synthetic data needs at least one training and one test example");
+    }
+    train_full = SyntheticSplit(input, config.synthetic_train, model_config.num_classes, config.seed);
+    test = SyntheticSplit(input, config.synthetic_test, model_config.num_classes, config.seed + 1);
+  } else {
+    STRATA_ASSIGN_OR_RETURN(train_full, LoadSplit(config.data_dir, "train"));
+    STRATA_ASSIGN_OR_RETURN(test, LoadSplit(config.data_dir, "test"));
+  }
   data::Dataset train = Head(train_full, config.max_train_examples);
 
   if (!config.checkpoint.empty()) {
@@ -117,17 +185,19 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
     }
   }
   Graph graph;
-  STRATA_ASSIGN_OR_RETURN(zoo::Model model, zoo::BuildModel(config.model, graph, {config.batch_size, 10}));
+  STRATA_ASSIGN_OR_RETURN(zoo::Model model, zoo::BuildModel(config.model, graph, model_config));
   const int64_t parameters = zoo::CountTrainableParameters(graph);
   optim::SGDOptions sgd{config.learning_rate, config.momentum, config.weight_decay, false};
   STRATA_ASSIGN_OR_RETURN(Node * train_step, optim::MinimizeWithSGD(graph, model.loss, sgd));
   STRATA_ASSIGN_OR_RETURN(auto session, runtime::Session::Create(graph));
   STRATA_RETURN_IF_ERROR(session->InitializeVariables(config.seed));
 
-  log << absl::StrFormat("model %s: %d parameters; %d training and %d test examples; batch %d, lr %g, "
-                         "momentum %g, weight decay %g\n",
-                         config.model, parameters, train.size(), test.size(), config.batch_size,
-                         config.learning_rate, config.momentum, config.weight_decay);
+  log << absl::StrFormat("model %s: %d parameters; %d training and %d test examples (%s %s, %d classes); "
+                         "batch %d, lr %g, momentum %g, weight decay %g\n",
+                         config.model, parameters, train.size(), test.size(),
+                         config.synthetic_data ? "synthetic" : "MNIST", VolumeText(input),
+                         model_config.num_classes, config.batch_size, config.learning_rate, config.momentum,
+                         config.weight_decay);
 
   // Full batches only: the graph's batch size is static.
   data::Batcher batcher(train, config.batch_size, /*shuffle=*/true, config.seed, /*drop_remainder=*/true);
@@ -173,19 +243,32 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
     stats.mean_loss = loss_sum / steps;
     stats.images_per_second = steps * config.batch_size / stats.seconds;
     STRATA_ASSIGN_OR_RETURN(stats.test,
-                            Evaluate(config.model, test, session->shared_variables(), config.eval_batch_size));
+                            Evaluate(config.model, model_config, test, session->shared_variables(),
+                                     config.eval_batch_size));
     if (config.progress_bar) log << "\r\033[K";
     log << absl::StrFormat("epoch %d/%d loss %.4f test accuracy %s time %.1fs (%.0f img/s)\n", epoch,
                            config.epochs, stats.mean_loss, FormatAccuracy(stats.test), stats.seconds,
                            stats.images_per_second)
         << std::flush;
     if (!config.checkpoint.empty()) {
+      // Everything eval needs to rebuild this model and its test split.
+      std::map<std::string, std::string> metadata = {
+          {"model", config.model},
+          {"image_size", absl::StrCat(input[1])},
+          {"groups", absl::StrCat(model_config.groups)},
+          {"aux_classifiers", model_config.aux_classifiers ? "true" : "false"},
+          {"resnet_v1_5", model_config.resnet_v1_5 ? "true" : "false"},
+          {"classes", absl::StrCat(model_config.num_classes)},
+          {"data", config.synthetic_data ? "synthetic" : "mnist"},
+          {"epoch", absl::StrCat(epoch)},
+          {"step", absl::StrCat(step)},
+          {"test_accuracy", FormatAccuracy(stats.test)}};
+      if (config.synthetic_data) {
+        metadata["synthetic_test"] = absl::StrCat(config.synthetic_test);
+        metadata["synthetic_seed"] = absl::StrCat(config.seed + 1);
+      }
       STRATA_RETURN_IF_ERROR(serialization::SaveCheckpoint(
-          config.checkpoint, serialization::SnapshotVariables(session->variables()),
-          {{"model", config.model},
-           {"epoch", absl::StrCat(epoch)},
-           {"step", absl::StrCat(step)},
-           {"test_accuracy", FormatAccuracy(stats.test)}}));
+          config.checkpoint, serialization::SnapshotVariables(session->variables()), metadata));
     }
     result.epochs.push_back(stats);
   }
@@ -202,14 +285,39 @@ absl::StatusOr<EvalResult> EvaluateCheckpoint(const std::string& checkpoint, abs
   if (model_name.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("checkpoint ", checkpoint, " does not name its model"));
   }
-  STRATA_ASSIGN_OR_RETURN(data::Dataset test, LoadSplit(data_dir, "test"));
+  // The options it was trained with (older checkpoints record none: the
+  // defaults, 10 classes, MNIST).
+  const auto& meta = ckpt.metadata;
+  zoo::ModelConfig config;
+  config.batch_size = 1;
+  config.num_classes = MetaInt(meta, "classes", 10);
+  config.image_size = MetaInt(meta, "image_size", 0);
+  config.groups = MetaInt(meta, "groups", 1);
+  config.aux_classifiers = MetaBool(meta, "aux_classifiers");
+  config.resnet_v1_5 = MetaBool(meta, "resnet_v1_5");
+  const bool synthetic = meta.count("data") && meta.at("data") == "synthetic";
+  STRATA_ASSIGN_OR_RETURN(const Shape input, ModelInputShape(model_name, config));
+  STRATA_RETURN_IF_ERROR(CheckData(model_name, input, synthetic));
+  data::Dataset test;
+  if (synthetic) {
+    const int64_t n = MetaInt(meta, "synthetic_test", 0);
+    const int64_t seed = MetaInt(meta, "synthetic_seed", -1);
+    if (n < 1 || seed < 0) {
+      return absl::DataLossError(
+          absl::StrCat("checkpoint ", checkpoint, " was trained on synthetic data but does not record its "
+                       "test split (synthetic_test, synthetic_seed)"));
+    }
+    test = SyntheticSplit(input, n, config.num_classes, static_cast<uint64_t>(seed));
+  } else {
+    STRATA_ASSIGN_OR_RETURN(test, LoadSplit(data_dir, "test"));
+  }
   // Restore through a graph of the model so that names, dtypes and shapes are
   // all checked against it before anything runs.
   Graph graph;
-  STRATA_RETURN_IF_ERROR(zoo::BuildModel(model_name, graph, {batch_size, 10}).status());
+  STRATA_RETURN_IF_ERROR(zoo::BuildModel(model_name, graph, config).status());
   auto store = std::make_shared<runtime::VariableStore>();
   STRATA_RETURN_IF_ERROR(serialization::RestoreVariables(ckpt, graph, store.get()));
-  return Evaluate(model_name, test, store, batch_size);
+  return Evaluate(model_name, config, test, store, batch_size);
 }
 
 }  // namespace strata::training

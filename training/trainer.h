@@ -1,6 +1,8 @@
 // The training loop behind `strata train` and `strata eval`: mini-batch SGD
-// on a zoo model and an IDX data set, evaluation on the test split after
-// every epoch, and a checkpoint written (atomically) at every epoch end.
+// on any zoo model, on MNIST (IDX files) or on synthetic data of the model's
+// input size, evaluation on the test split after every epoch, and a
+// checkpoint written (atomically) at every epoch end that records the model
+// and its options, so that evaluation rebuilds exactly the trained model.
 #ifndef STRATA_TRAINING_TRAINER_H_
 #define STRATA_TRAINING_TRAINER_H_
 
@@ -11,12 +13,24 @@
 #include "absl/status/statusor.h"
 #include "data/mnist.h"
 #include "runtime/variable_store.h"
+#include "zoo/model.h"
 
 namespace strata::training {
 
 struct TrainConfig {
   std::string model = "lenet5";
-  std::string data_dir;  // holds train-* and test-* IDX files
+  // The model's options: classes, image size, groups, auxiliary classifiers,
+  // ResNet variant. Its batch_size is ignored: batch_size below is used.
+  zoo::ModelConfig model_config;
+  std::string data_dir;  // holds train-* and test-* IDX files (MNIST data)
+  // Instead of MNIST: data::Synthetic images of the model's input shape and
+  // model_config.num_classes classes, synthetic_train examples (seed `seed`)
+  // to train on and synthetic_test (seed `seed` + 1) to test on. Not
+  // normalised (it is centred already). Models whose input is not MNIST's
+  // 1x28x28 need it.
+  bool synthetic_data = false;
+  int64_t synthetic_train = 256;
+  int64_t synthetic_test = 64;
   int epochs = 10;
   int64_t batch_size = 64;
   double learning_rate = 0.05;
@@ -28,7 +42,7 @@ struct TrainConfig {
   double lr_decay_factor = 0.1;
   uint64_t seed = 1;  // initial weights and the data order
   std::string checkpoint;  // written at each epoch end; empty: not saved
-  int64_t eval_batch_size = 500;
+  int64_t eval_batch_size = 500;  // at most the test split's size is used
   int64_t max_train_examples = 0;  // 0: the whole training split
   bool progress_bar = false;       // redraw one line on a terminal
 };
@@ -54,17 +68,32 @@ struct TrainResult {
   int64_t parameters = 0;
 };
 
+// Trains with RunOptions.training set (dropout and batch norm in their
+// training mode); evaluation runs in inference mode.
 absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log);
 
-// Accuracy of `model` with the variables in `store` on `dataset`, in batches
-// of `batch_size` (the last one smaller if needed).
+// Accuracy of `model` built with `config` (its batch size is ignored) and the
+// variables in `store` on `dataset`, in batches of `batch_size` (the last one
+// smaller if needed), in inference mode (RunOptions.training false).
+absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const zoo::ModelConfig& config,
+                                    const data::Dataset& dataset,
+                                    const std::shared_ptr<runtime::VariableStore>& store, int64_t batch_size);
+// The same with the default options (10 classes).
 absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const data::Dataset& dataset,
                                     const std::shared_ptr<runtime::VariableStore>& store, int64_t batch_size);
 
-// Loads a checkpoint written by Train and evaluates it on the test split.
-// The model named in the checkpoint is used; `model` only when it names none.
+// Loads a checkpoint written by Train and evaluates it on the test split of
+// the data it was trained on. The model and its options (classes, image size,
+// groups, auxiliary classifiers, ResNet variant) are read from the
+// checkpoint's metadata; `model` is used only when it names none. Synthetic
+// data is regenerated from the recorded size and seed; for MNIST `data_dir`
+// holds the IDX files.
 absl::StatusOr<EvalResult> EvaluateCheckpoint(const std::string& checkpoint, absl::string_view model,
                                               const std::string& data_dir, int64_t batch_size);
+
+// The input a model takes, as "3x227x227" (channels x height x width), from
+// building it with `config` in a scratch graph.
+absl::StatusOr<Shape> ModelInputShape(absl::string_view model, const zoo::ModelConfig& config);
 
 // MNIST's mean and standard deviation, as PyTorch's recipe normalises.
 inline constexpr float kMnistMean = 0.1307f;

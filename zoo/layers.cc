@@ -1,9 +1,14 @@
 #include "zoo/layers.h"
 
-#include "ops/conv.h"
-#include "ops/math.h"
-
 #include <cmath>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "ops/array.h"
+#include "ops/conv.h"
+#include "ops/dropout.h"
+#include "ops/math.h"
+#include "ops/nn.h"
 
 namespace strata::zoo {
 namespace {
@@ -18,26 +23,105 @@ ops::Initializer BiasInit(LayerInit init, int64_t fan_in) {
   return init == LayerInit::kHe ? ops::Initializer::Zeros() : ops::Initializer::Uniform(-limit, limit);
 }
 
+// Zero padding of `before` and `after` rows along `axis` of x (a negative
+// `after` crops that many from the end instead).
+Output PadAxis(Graph& g, Output x, int axis, int64_t before, int64_t after, absl::string_view name) {
+  if (!x.valid()) return x;
+  if (after < 0) {
+    x = ops::Slice(g, x, axis, 0, x.shape()[axis] + after, absl::StrCat("crop_", name));
+    after = 0;
+    if (!x.valid()) return x;
+  }
+  if (before == 0 && after == 0) return x;
+  auto zeros = [&](int64_t n) {
+    std::vector<int64_t> dims = x.shape().dims();
+    dims[axis] = n;
+    return ops::BroadcastTo(g, ops::ScalarConst(g, 0.0f, "zero"), Shape(dims), "zeros");
+  };
+  std::vector<Output> parts;
+  if (before > 0) parts.push_back(zeros(before));
+  parts.push_back(x);
+  if (after > 0) parts.push_back(zeros(after));
+  return ops::Concat(g, parts, axis, absl::StrCat("pad_", name));
+}
+
+// The convolution of a layer, in the current scope.
+Output Conv(Graph& g, Output x, const ConvSpec& spec, bool bias) {
+  if (!x.valid()) return Output{};
+  const Shape& in = x.shape();
+  const int64_t in_channels = in.rank() == 4 ? in[1] : 0;
+  const int64_t fan_in = (spec.groups > 0 ? in_channels / spec.groups : 0) * spec.size * spec.size;
+  Output w = ops::Variable(g, "weights", {spec.filters, spec.groups > 0 ? in_channels / spec.groups : 0,
+                                          spec.size, spec.size},
+                           WeightInit(spec.init, fan_in));
+  Output b = bias ? ops::Variable(g, "bias", {spec.filters}, BiasInit(spec.init, fan_in)) : Output{};
+  int64_t pad = spec.pad;
+  if (spec.floor && in.rank() == 4 && spec.stride > 1) {
+    const int64_t span_h = in[2] - spec.size + 2 * spec.pad, span_w = in[3] - spec.size + 2 * spec.pad;
+    if (span_h >= 0 && span_w >= 0 && (span_h % spec.stride != 0 || span_w % spec.stride != 0)) {
+      // Caffe's floor((H - F + 2P)/S) + 1 as an exact conv: pad P on top and
+      // P - r at the bottom (likewise left/right), then no padding.
+      x = PadAxis(g, x, 2, spec.pad, spec.pad - span_h % spec.stride, "h");
+      x = PadAxis(g, x, 3, spec.pad, spec.pad - span_w % spec.stride, "w");
+      pad = 0;
+    }
+  }
+  return ops::Conv2D(g, x, w, b, ops::Conv2DOptions{spec.stride, pad, spec.groups}, "conv");
+}
+
 }  // namespace
 
 Output ConvLayer(Graph& g, absl::string_view name, Output x, const ConvSpec& spec) {
   if (!x.valid()) return Output{};
   Graph::Scope scope(g, name);
-  const int64_t in_channels = x.shape().rank() == 4 ? x.shape()[1] : 0;
-  const int64_t fan_in = in_channels * spec.size * spec.size;
-  Output w = ops::Variable(g, "weights", {spec.filters, in_channels, spec.size, spec.size},
-                           WeightInit(spec.init, fan_in));
-  Output b = spec.bias ? ops::Variable(g, "bias", {spec.filters}, BiasInit(spec.init, fan_in)) : Output{};
-  return ops::Conv2D(g, x, w, b, ops::Conv2DOptions{spec.stride, spec.pad}, "conv");
+  return Conv(g, x, spec, spec.bias);
+}
+
+Output ConvReluLayer(Graph& g, absl::string_view name, Output x, const ConvSpec& spec) {
+  if (!x.valid()) return Output{};
+  Graph::Scope scope(g, name);
+  return ops::Relu(g, Conv(g, x, spec, spec.bias), "relu");
+}
+
+Output ConvBnLayer(Graph& g, absl::string_view name, Output x, const ConvSpec& spec, bool relu) {
+  if (!x.valid()) return Output{};
+  Graph::Scope scope(g, name);
+  Output y = BatchNormLayer(g, "bn", Conv(g, x, spec, /*bias=*/false));
+  return relu ? ops::Relu(g, y, "relu") : y;
+}
+
+Output BatchNormLayer(Graph& g, absl::string_view name, Output x, ops::BatchNormOptions opts) {
+  if (!x.valid()) return Output{};
+  const int64_t c = x.shape().rank() >= 2 ? x.shape()[1] : 0;
+  Output gamma, beta, mean, var;
+  {
+    Graph::Scope scope(g, name);
+    gamma = ops::Variable(g, "gamma", {c}, ops::Initializer::Constant(1.0));
+    beta = ops::Variable(g, "beta", {c}, ops::Initializer::Zeros());
+    mean = ops::Variable(g, "running_mean", {c}, ops::Initializer::Zeros(), /*trainable=*/false);
+    var = ops::Variable(g, "running_var", {c}, ops::Initializer::Constant(1.0), /*trainable=*/false);
+  }
+  return ops::BatchNorm(g, x, gamma, beta, mean, var, opts, name);
 }
 
 Output DenseLayer(Graph& g, absl::string_view name, Output x, int64_t units, LayerInit init) {
   if (!x.valid()) return Output{};
   Graph::Scope scope(g, name);
+  if (x.shape().rank() > 2) x = ops::Flatten(g, x, "flatten");
+  if (!x.valid()) return Output{};
   const int64_t fan_in = x.shape()[1];
   Output w = ops::Variable(g, "weights", {fan_in, units}, WeightInit(init, fan_in));
   Output b = ops::Variable(g, "bias", {units}, BiasInit(init, fan_in));
   return ops::FullyConnected(g, x, w, b, "fc");
+}
+
+Output DenseReluLayer(Graph& g, absl::string_view name, Output x, int64_t units, double dropout_rate,
+                      LayerInit init) {
+  if (!x.valid()) return Output{};
+  Output y = DenseLayer(g, name, x, units, init);
+  Graph::Scope scope(g, name);
+  y = ops::Relu(g, y, "relu");
+  return dropout_rate > 0 ? ops::Dropout(g, y, dropout_rate, "dropout") : y;
 }
 
 }  // namespace strata::zoo
