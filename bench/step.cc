@@ -20,13 +20,21 @@ ABSL_FLAG(int64_t, batch, 64, "batch size");
 ABSL_FLAG(int32_t, iters, 200, "timed steps");
 ABSL_FLAG(int32_t, warmup, 10, "untimed steps first");
 ABSL_FLAG(std::string, mode, "train", "train or infer");
+ABSL_FLAG(bool, resnet_v1_5, false, "ResNet-50/101/152: stride on the 3x3 (torchvision's layout)");
+ABSL_FLAG(int64_t, classes, 1000, "classes of the model (10 for lenet5 and the CIFAR nets)");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   using namespace strata;
   const int64_t batch = absl::GetFlag(FLAGS_batch);
   Graph g;
-  auto model = zoo::BuildModel(absl::GetFlag(FLAGS_model), g, {batch, 10});
+  zoo::ModelConfig config;
+  config.batch_size = batch;
+  const std::string name = absl::GetFlag(FLAGS_model);
+  const bool ten_classes = name == "lenet5" || name.rfind("cifar_", 0) == 0;
+  config.num_classes = ten_classes ? 10 : absl::GetFlag(FLAGS_classes);
+  config.resnet_v1_5 = absl::GetFlag(FLAGS_resnet_v1_5);
+  auto model = zoo::BuildModel(name, g, config);
   if (!model.ok()) return std::cerr << model.status() << "\n", 1;
   const bool train = absl::GetFlag(FLAGS_mode) == "train";
   if (!train && absl::GetFlag(FLAGS_mode) != "infer") return std::cerr << "--mode is train or infer\n", 1;
@@ -40,7 +48,7 @@ int main(int argc, char** argv) {
   std::mt19937 rng(0);
   std::normal_distribution<float> normal;
   for (float& v : x.flat<float>()) v = normal(rng);
-  for (int32_t& v : y.flat<int32_t>()) v = static_cast<int32_t>(rng() % 10);
+  for (int32_t& v : y.flat<int32_t>()) v = static_cast<int32_t>(rng() % config.num_classes);
   runtime::Feeds feeds = {{model->images, x}, {model->labels, y}};
   RunOptions options;
   options.training = train;
