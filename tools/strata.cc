@@ -16,6 +16,7 @@
 #include "data/mnist.h"
 #include "serialization/checkpoint.h"
 #include "serialization/crc32c.h"
+#include "tools/visualize.h"
 #include "training/trainer.h"
 #include "zoo/model.h"
 #include "zoo/summary.h"
@@ -40,11 +41,36 @@ ABSL_FLAG(int64_t, classes, 0,
           "models and 10 for lenet5 and the CIFAR nets).");
 ABSL_FLAG(int32_t, epochs, 10, "train: passes over the training split.");
 ABSL_FLAG(int64_t, batch, 64, "train: mini-batch size.");
-ABSL_FLAG(double, lr, 0.05, "train: learning rate of SGD.");
+ABSL_FLAG(double, lr, 0.05, "train: (initial) learning rate.");
+ABSL_FLAG(std::string, optimizer, "sgd",
+          "train: sgd, adam, adamw, rmsprop or adagrad (PyTorch's rules and defaults; --momentum is SGD's, "
+          "--weight_decay applies to all: L2 on the gradient, decoupled for adamw; SGD decays biases too).");
+ABSL_FLAG(std::string, schedule, "",
+          "train: learning-rate schedule, stepped every epoch, e.g. cosine:t_max=10, step:step_size=3,gamma=0.5, "
+          "multistep:milestones=5/8, exponential:gamma=0.9, plateau:patience=2,factor=0.5 (watches the "
+          "validation accuracy: needs --validation), any with warmup_steps=N. Empty: --lr_decay_epochs.");
+ABSL_FLAG(double, clip_norm, 0, "train: clip the gradients to this global norm (0: off).");
+ABSL_FLAG(int64_t, validation, 0,
+          "train: hold the last N training examples out as a validation split, evaluated every epoch (0: none).");
+ABSL_FLAG(std::string, log_dir, "",
+          "train: write DIR/metrics.csv (loss, learning rate, images/s every --log_every steps; accuracies "
+          "every epoch) and a TensorBoard event file with the same scalars.");
+ABSL_FLAG(int64_t, log_every, 10, "train: steps per row of step-level metrics in --log_dir.");
+ABSL_FLAG(int64_t, checkpoint_every, 0, "train: also write the checkpoint every N steps (0: at epoch ends only).");
+ABSL_FLAG(int32_t, keep, 0,
+          "train: also keep each checkpoint as <checkpoint>-<step>, deleting all but the newest K of those "
+          "(0: only <checkpoint>, always the newest).");
+ABSL_FLAG(bool, resume, false,
+          "train: continue from --checkpoint exactly where it was written (weights, optimizer state, step, "
+          "position in the epoch, schedule, data order); starts afresh if it does not exist yet.");
+ABSL_FLAG(bool, nan_guard, false,
+          "train: stop at the first non-finite loss, naming the step and the first node of its forward pass "
+          "with a non-finite output.");
 ABSL_FLAG(double, momentum, 0.9, "train: SGD momentum (PyTorch's convention: v = mu*v + g; w -= lr*v).");
 ABSL_FLAG(double, weight_decay, 5e-4, "train: L2 weight decay added to the gradients.");
 ABSL_FLAG(std::vector<std::string>, lr_decay_epochs, {"8"},
-          "train: epochs (1-based, comma-separated) at whose start the learning rate is divided by 10.");
+          "train: epochs (1-based, comma-separated) at whose start the learning rate is divided by 10 "
+          "(when --schedule is empty).");
 ABSL_FLAG(uint64_t, seed, 1, "train: seed of the initial weights, of the data order and of synthetic data.");
 ABSL_FLAG(int64_t, max_examples, 0, "train: use only the first N training examples (0: all).");
 ABSL_FLAG(std::string, checkpoint, "",
@@ -61,9 +87,13 @@ Usage:
   strata train   [--model=lenet5] [--epochs=10] [--batch=64] [--lr=0.05] [--momentum=0.9]
                  [--weight_decay=5e-4] [--lr_decay_epochs=8] [--seed=1] [--data=DIR|synthetic]
                  [--checkpoint=checkpoints/<model>.ckpt] [model options]
-      Trains with mini-batch SGD (the learning rate is divided by 10 at the start of
-      each --lr_decay_epochs epoch), prints a line per epoch (loss, test accuracy,
-      time) and writes a checkpoint after every epoch. Data: MNIST (lenet5's default)
+                 [--optimizer=sgd|adam|adamw|rmsprop|adagrad] [--schedule=SPEC]
+                 [--clip_norm=X] [--validation=N] [--log_dir=DIR] [--checkpoint_every=N]
+                 [--keep=K] [--resume] [--nan_guard]
+      Trains with mini-batch SGD by default (the learning rate is divided by 10 at the
+      start of each --lr_decay_epochs epoch), prints a line per epoch (loss, test
+      accuracy, time) and writes a checkpoint after every epoch (and every
+      --checkpoint_every steps); --resume continues one bit-exactly. Data: MNIST (lenet5's default)
       or, with --data=synthetic, generated images of the model's input size, which
       every other model needs: strata train --model=resnet18 --data=synthetic --batch=16
   strata eval    [--checkpoint=PATH] [--data=DIR] [--model=NAME]
@@ -75,6 +105,18 @@ Usage:
       Prints the model's layer table: output volume, activations, weights, biases
       and multiply-adds per image of every layer, totals and memory per image, with
       the lecture's or paper's figures beside ours (at the paper's input size).
+  strata visualize filters|activations|top-inputs --layer=NAME [--checkpoint=PATH] [--out=FILE.png]
+                 [--scale=4] [--index=N] [--filter=F] [--top_k=16] [--max_examples=N] [--data=DIR]
+      Draws a checkpoint's model as PNG grids, each tile normalised (its min black,
+      its max white): `filters` the weights of convolution --layer (one tile per
+      filter and input channel, filter by filter; RGB for 3-channel filters);
+      `activations` the input and the maps of --layer for one MNIST test digit,
+      chosen by --index=N (there is no image decoder yet, so --index stands in
+      for --image); `top-inputs` the --top_k test digits with the highest mean
+      activation of channel --filter of --layer (the first --max_examples only).
+  strata graph   --model=NAME [--out=model.dot|model.svg] [model options]
+      Writes the model's forward graph as Graphviz DOT (op, output shape and
+      parameters of every node, grouped by layer); .svg runs Graphviz's `dot`.
 
 Model options: --image_size=N (0: the model's own), --groups=2 (alexnet),
 --aux_classifiers (googlenet), --resnet_v1_5 (resnet50/101/152), --classes=N.
@@ -126,9 +168,21 @@ int RunTrain() {
   c.epochs = absl::GetFlag(FLAGS_epochs);
   c.batch_size = absl::GetFlag(FLAGS_batch);
   c.learning_rate = absl::GetFlag(FLAGS_lr);
+  c.optimizer = absl::GetFlag(FLAGS_optimizer);
+  c.schedule = absl::GetFlag(FLAGS_schedule);
+  c.clip_norm = absl::GetFlag(FLAGS_clip_norm);
+  c.validation = absl::GetFlag(FLAGS_validation);
+  const std::string log_dir = absl::GetFlag(FLAGS_log_dir);
+  c.log_dir = log_dir.empty() ? "" : UserPath(log_dir);
+  c.log_every = absl::GetFlag(FLAGS_log_every);
+  c.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
+  c.keep = absl::GetFlag(FLAGS_keep);
+  c.resume = absl::GetFlag(FLAGS_resume);
+  c.nan_guard = absl::GetFlag(FLAGS_nan_guard);
   c.momentum = absl::GetFlag(FLAGS_momentum);
   c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
   c.seed = absl::GetFlag(FLAGS_seed);
+  c.lr_decay_epochs.clear();
   for (const std::string& e : absl::GetFlag(FLAGS_lr_decay_epochs)) {
     int epoch = 0;
     if (!absl::SimpleAtoi(e, &epoch) || epoch < 1) {
@@ -191,6 +245,9 @@ int RunSummary() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(strata::kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() >= 2 && (std::string(args[1]) == "visualize" || std::string(args[1]) == "graph")) {
+    return strata::tools::RunVisualize(args);
+  }
   if (args.size() != 2) {
     std::cerr << "strata: " << strata::kUsage << "\n";
     return args.size() < 2 ? 0 : 2;
@@ -200,6 +257,6 @@ int main(int argc, char** argv) {
   if (command == "eval") return strata::RunEval();
   if (command == "inspect") return strata::RunInspect();
   if (command == "summary") return strata::RunSummary();
-  std::cerr << "strata: unknown command '" << command << "' (train, eval, inspect, summary)\n\nstrata: " << strata::kUsage << "\n";
+  std::cerr << "strata: unknown command '" << command << "' (train, eval, inspect, summary, visualize, graph)\n\nstrata: " << strata::kUsage << "\n";
   return 2;
 }

@@ -4,16 +4,24 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <cmath>
+#include <limits>
 #include <map>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "data/batcher.h"
 #include "data/synthetic.h"
 #include "graph/status_macros.h"
-#include "optim/sgd.h"
+#include "metrics/csv_writer.h"
+#include "metrics/event_writer.h"
+#include "optim/optimizer.h"
+#include "optim/schedule.h"
 #include "runtime/session.h"
 #include "serialization/checkpoint.h"
 #include "zoo/model.h"
@@ -152,15 +160,186 @@ absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const zoo::ModelCon
   return result;
 }
 
+namespace {
+
+// Examples [begin, begin + n) of a dataset.
+data::Dataset Slice(const data::Dataset& ds, int64_t begin, int64_t n) {
+  std::vector<int64_t> dims = ds.images.shape().dims();
+  const int64_t per = dims[0] > 0 ? ds.images.num_elements() / dims[0] : 0;
+  dims[0] = n;
+  data::Dataset out;
+  out.images = Tensor(DType::kFloat32, Shape(dims));
+  out.labels = Tensor(DType::kInt32, Shape{n});
+  std::copy_n(ds.images.data<float>() + begin * per, n * per, out.images.data<float>());
+  std::copy_n(ds.labels.data<int32_t>() + begin, n, out.labels.data<int32_t>());
+  return out;
+}
+
+absl::StatusOr<optim::OptimizerConfig> MakeOptimizer(const TrainConfig& c) {
+  STRATA_ASSIGN_OR_RETURN(const optim::OptimizerKind kind, optim::ParseOptimizerKind(c.optimizer));
+  optim::OptimizerConfig o = optim::OptimizerConfig::Defaults(kind);
+  o.learning_rate = c.learning_rate;
+  o.weight_decay = c.weight_decay;
+  if (kind == optim::OptimizerKind::kSGD) {
+    // As optim::MinimizeWithSGD, under which the LeNet-5 figures were measured.
+    o.momentum = c.momentum;
+    o.variable_options.decay_all = true;
+  }
+  o.clip_global_norm = c.clip_norm;
+  STRATA_RETURN_IF_ERROR(optim::Validate(o));
+  return o;
+}
+
+bool IsPlateau(const optim::Schedule& s) {
+  if (dynamic_cast<const optim::ReduceOnPlateau*>(&s) != nullptr) return true;
+  if (const auto* warmup = dynamic_cast<const optim::LinearWarmup*>(&s)) return IsPlateau(warmup->after());
+  return false;
+}
+
+// The schedule of a run: --schedule, or lr_decay_epochs as a multistep one.
+// A plateau schedule watches the validation accuracy: mode=max unless given.
+absl::StatusOr<std::unique_ptr<optim::Schedule>> MakeSchedule(const TrainConfig& c) {
+  if (c.schedule.empty()) {
+    std::vector<int64_t> milestones;
+    for (int e : c.lr_decay_epochs) {
+      if (e < 1) return absl::InvalidArgumentError(absl::StrCat("lr_decay_epochs: ", e, " is not an epoch (1-based)"));
+      milestones.push_back(e - 1);  // the rate of epoch e follows e - 1 schedule steps
+    }
+    std::unique_ptr<optim::Schedule> s;
+    if (milestones.empty()) {
+      s = std::make_unique<optim::ConstantSchedule>(c.learning_rate);
+    } else {
+      s = std::make_unique<optim::MultiStepSchedule>(c.learning_rate, milestones, c.lr_decay_factor);
+    }
+    STRATA_RETURN_IF_ERROR(s->Validate());
+    return s;
+  }
+  std::string spec = c.schedule;
+  const size_t colon = spec.find(':');
+  if (spec.substr(0, colon) == "plateau") {
+    std::string mode;
+    if (colon != std::string::npos) {
+      for (absl::string_view part : absl::StrSplit(absl::string_view(spec).substr(colon + 1), ',')) {
+        if (absl::StartsWith(part, "mode=")) mode = std::string(part.substr(5));
+      }
+    }
+    if (mode == "min") {
+      return absl::InvalidArgumentError(
+          "--schedule=plateau watches the validation accuracy, which should rise: use mode=max (the default "
+          "here), not mode=min");
+    }
+    if (mode.empty()) spec += colon == std::string::npos ? ":mode=max" : ",mode=max";
+  }
+  return optim::ParseSchedule(spec, c.learning_rate);
+}
+
+std::string Exact(double v) { return absl::StrFormat("%.17g", v); }
+
+// "<checkpoint>-<step>" files of this run, oldest first.
+std::vector<std::pair<int64_t, std::filesystem::path>> StepCheckpoints(const std::string& checkpoint) {
+  namespace fs = std::filesystem;
+  const fs::path base(checkpoint);
+  const fs::path dir = base.parent_path().empty() ? fs::path(".") : base.parent_path();
+  const std::string prefix = base.filename().string() + "-";
+  std::vector<std::pair<int64_t, fs::path>> found;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    int64_t step = 0;
+    if (digits.find_first_not_of("0123456789") != std::string::npos || !absl::SimpleAtoi(digits, &step)) continue;
+    found.emplace_back(step, entry.path());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// Writes `checkpoint` and, with keep > 0, "<checkpoint>-<step>" (a hard link
+// to it where the file system allows), then deletes all but the newest keep
+// step checkpoints.
+absl::Status WriteCheckpoint(const TrainConfig& c, const runtime::VariableStore& store,
+                             const std::map<std::string, std::string>& metadata, int64_t step) {
+  namespace fs = std::filesystem;
+  const std::map<std::string, Tensor> tensors = serialization::SnapshotVariables(store);
+  STRATA_RETURN_IF_ERROR(serialization::SaveCheckpoint(c.checkpoint, tensors, metadata));
+  if (c.keep <= 0) return absl::OkStatus();
+  const std::string numbered = absl::StrCat(c.checkpoint, "-", step);
+  std::error_code error;
+  fs::remove(numbered, error);
+  error.clear();
+  fs::create_hard_link(c.checkpoint, numbered, error);
+  if (error) STRATA_RETURN_IF_ERROR(serialization::SaveCheckpoint(numbered, tensors, metadata));
+  auto found = StepCheckpoints(c.checkpoint);
+  for (size_t i = 0; i + c.keep < found.size(); ++i) {
+    fs::remove(found[i].second, error);
+    if (error) {
+      return absl::InternalError(
+          absl::StrCat("cannot delete the old checkpoint ", found[i].second.string(), ": ", error.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// After a non-finite loss: runs that step's forward pass again (same weights,
+// batch, step and seed) fetching every float output the loss depends on, and
+// names the first node, in graph order, with a non-finite value.
+std::string FirstNonFinite(Graph& graph, runtime::Session& session, const runtime::Feeds& feeds, Output loss,
+                           const RunOptions& run) {
+  std::set<const Node*> needed;
+  std::vector<const Node*> stack = {loss.node};
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    if (!needed.insert(n).second) continue;
+    for (const Output& in : n->inputs()) stack.push_back(in.node);
+  }
+  std::vector<Output> fetches;
+  for (const auto& node : graph.nodes()) {
+    if (!needed.count(node.get())) continue;
+    for (int k = 0; k < node->num_outputs(); ++k) {
+      if (node->output(k).dtype() == DType::kFloat32) fetches.push_back(node->output(k));
+    }
+  }
+  auto out = session.Run(feeds, fetches, {}, run);
+  if (!out.ok()) return absl::StrCat("(its forward pass could not be rerun: ", out.status().message(), ")");
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    for (float v : (*out)[i].flat<float>()) {
+      if (!std::isfinite(v)) {
+        const Node* n = fetches[i].node;
+        return absl::StrCat("the first non-finite value (", v, ") of its forward pass is in ", fetches[i].name(),
+                            " (", n->op(), n->op() == "Variable" ? ": the weights themselves" : "", ")");
+      }
+    }
+  }
+  return "(a rerun of its forward pass gave finite values everywhere)";
+}
+
+}  // namespace
+
 absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) {
   if (config.epochs < 1 || config.batch_size < 1) {
     return absl::InvalidArgumentError(absl::StrCat("epochs (", config.epochs, ") and batch size (",
                                                    config.batch_size, ") must be >= 1"));
   }
+  if (config.validation < 0 || config.keep < 0 || config.checkpoint_every < 0 || config.log_every < 0 ||
+      config.clip_norm < 0) {
+    return absl::InvalidArgumentError("validation, keep, checkpoint_every, log_every and clip_norm must be >= 0");
+  }
+  if ((config.resume || config.keep > 0 || config.checkpoint_every > 0) && config.checkpoint.empty()) {
+    return absl::InvalidArgumentError("resume, keep and checkpoint_every need a checkpoint path");
+  }
   zoo::ModelConfig model_config = config.model_config;
   model_config.batch_size = config.batch_size;
   STRATA_ASSIGN_OR_RETURN(const Shape input, ModelInputShape(config.model, model_config));
   STRATA_RETURN_IF_ERROR(CheckData(config.model, input, config.synthetic_data));
+  STRATA_ASSIGN_OR_RETURN(const optim::OptimizerConfig optimizer, MakeOptimizer(config));
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<optim::Schedule> schedule, MakeSchedule(config));
+  if (IsPlateau(*schedule) && config.validation == 0) {
+    return absl::InvalidArgumentError(
+        "a plateau schedule watches the validation accuracy: hold out a validation split with "
+        "--validation=N (N training examples)");
+  }
   data::Dataset train_full, test;
   if (config.synthetic_data) {
     if (config.synthetic_train < 1 || config.synthetic_test < 1) {
@@ -171,6 +350,16 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
   } else {
     STRATA_ASSIGN_OR_RETURN(train_full, LoadSplit(config.data_dir, "train"));
     STRATA_ASSIGN_OR_RETURN(test, LoadSplit(config.data_dir, "test"));
+  }
+  data::Dataset validation;
+  if (config.validation > 0) {
+    const int64_t n = train_full.size();
+    if (config.validation >= n) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--validation=", config.validation, " leaves none of the ", n, " training examples"));
+    }
+    validation = Slice(train_full, n - config.validation, config.validation);
+    train_full = Slice(train_full, 0, n - config.validation);
   }
   data::Dataset train = Head(train_full, config.max_train_examples);
 
@@ -187,10 +376,90 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
   Graph graph;
   STRATA_ASSIGN_OR_RETURN(zoo::Model model, zoo::BuildModel(config.model, graph, model_config));
   const int64_t parameters = zoo::CountTrainableParameters(graph);
-  optim::SGDOptions sgd{config.learning_rate, config.momentum, config.weight_decay, false};
-  STRATA_ASSIGN_OR_RETURN(Node * train_step, optim::MinimizeWithSGD(graph, model.loss, sgd));
+  STRATA_ASSIGN_OR_RETURN(const optim::TrainStep train_step, optim::BuildTrainStep(graph, model.loss, optimizer));
   STRATA_ASSIGN_OR_RETURN(auto session, runtime::Session::Create(graph));
   STRATA_RETURN_IF_ERROR(session->InitializeVariables(config.seed));
+  runtime::VariableStore& store = session->variables();
+
+  // Full batches only: the graph's batch size is static.
+  data::Batcher batcher(train, config.batch_size, /*shuffle=*/true, config.seed, /*drop_remainder=*/true);
+  const int64_t steps = batcher.num_batches();
+  if (steps == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("batch size ", config.batch_size, " exceeds the ",
+                                                   train.size(), " training examples"));
+  }
+
+  // What a checkpoint records about the run; resuming checks these match.
+  const std::map<std::string, std::string> run_identity = {
+      {"model", config.model},
+      {"optimizer", std::string(optim::OptimizerKindName(optimizer.kind))},
+      {"schedule", schedule->Describe()},
+      {"seed", absl::StrCat(config.seed)},
+      {"batch_size", absl::StrCat(config.batch_size)},
+      {"train_examples", absl::StrCat(train.size())},
+      {"validation", absl::StrCat(config.validation)},
+      {"data", config.synthetic_data ? "synthetic" : "mnist"}};
+
+  int64_t step = 0;
+  int first_epoch = 1;
+  int64_t first_batch = 0;
+  double resumed_loss_sum = 0;
+  if (config.resume && std::filesystem::exists(config.checkpoint)) {
+    STRATA_ASSIGN_OR_RETURN(serialization::Checkpoint ckpt, serialization::LoadCheckpoint(config.checkpoint));
+    const auto& meta = ckpt.metadata;
+    for (const auto& [key, value] : run_identity) {
+      auto it = meta.find(key);
+      if (it == meta.end() || it->second != value) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cannot resume from ", config.checkpoint, ": it was written with ", key, " ",
+            it == meta.end() ? "unrecorded (not by a resumable run)" : absl::StrCat("'", it->second, "'"),
+            ", this run has '", value, "'"));
+      }
+    }
+    auto state = meta.find("schedule_state");
+    if (state == meta.end() || !meta.count("epoch_batches") || !meta.count("epoch_loss_sum")) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot resume from ", config.checkpoint, ": it records no training position"));
+    }
+    STRATA_RETURN_IF_ERROR(serialization::RestoreVariables(ckpt, graph, &store));
+    STRATA_RETURN_IF_ERROR(schedule->RestoreFromString(state->second));
+    step = MetaInt(meta, "step", -1);
+    const int64_t epoch = MetaInt(meta, "epoch", -1);
+    const int64_t batches = MetaInt(meta, "epoch_batches", -1);
+    double loss_sum = 0;
+    if (step < 0 || epoch < 1 || batches < 0 || batches > steps ||
+        !absl::SimpleAtod(meta.at("epoch_loss_sum"), &loss_sum)) {
+      return absl::DataLossError(absl::StrCat("checkpoint ", config.checkpoint, " records a bad training position"));
+    }
+    if (batches == steps) {
+      first_epoch = static_cast<int>(epoch) + 1;
+    } else {
+      first_epoch = static_cast<int>(epoch);
+      first_batch = batches;
+      resumed_loss_sum = loss_sum;
+    }
+    log << absl::StrFormat("resuming from %s: step %d, epoch %d, batch %d of %d\n", config.checkpoint, step,
+                           first_epoch, first_batch, steps);
+  } else if (config.resume) {
+    log << "no checkpoint at " << config.checkpoint << " yet: starting from scratch\n";
+  }
+
+  std::unique_ptr<metrics::CsvWriter> csv;
+  std::unique_ptr<metrics::EventWriter> events;
+  if (!config.log_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(config.log_dir, error);
+    if (error) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create the log folder ", config.log_dir, ": ", error.message()));
+    }
+    STRATA_ASSIGN_OR_RETURN(
+        csv, metrics::CsvWriter::Open(config.log_dir + "/metrics.csv",
+                                      {"step", "epoch", "kind", "loss", "learning_rate", "images_per_second",
+                                       "test_accuracy", "validation_accuracy"},
+                                      /*append=*/config.resume));
+    STRATA_ASSIGN_OR_RETURN(events, metrics::EventWriter::Create(config.log_dir));
+  }
 
   log << absl::StrFormat("model %s: %d parameters; %d training and %d test examples (%s %s, %d classes); "
                          "batch %d, lr %g, momentum %g, weight decay %g\n",
@@ -198,80 +467,142 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
                          config.synthetic_data ? "synthetic" : "MNIST", VolumeText(input),
                          model_config.num_classes, config.batch_size, config.learning_rate, config.momentum,
                          config.weight_decay);
-
-  // Full batches only: the graph's batch size is static.
-  data::Batcher batcher(train, config.batch_size, /*shuffle=*/true, config.seed, /*drop_remainder=*/true);
-  if (batcher.num_batches() == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("batch size ", config.batch_size, " exceeds the ",
-                                                   train.size(), " training examples"));
+  if (optimizer.kind != optim::OptimizerKind::kSGD || !config.schedule.empty() || config.validation > 0) {
+    log << absl::StrFormat("optimizer %s, schedule %s%s\n", optim::OptimizerKindName(optimizer.kind),
+                           schedule->Describe(),
+                           config.validation > 0 ? absl::StrCat(", ", validation.size(), " validation examples")
+                                                 : "");
   }
+
+  auto metadata = [&](int epoch, int64_t batches, double loss_sum) {
+    // Everything eval needs to rebuild this model and its test split, and
+    // everything resume needs to continue exactly.
+    std::map<std::string, std::string> m = run_identity;
+    m["image_size"] = absl::StrCat(input[1]);
+    m["groups"] = absl::StrCat(model_config.groups);
+    m["aux_classifiers"] = model_config.aux_classifiers ? "true" : "false";
+    m["resnet_v1_5"] = model_config.resnet_v1_5 ? "true" : "false";
+    m["classes"] = absl::StrCat(model_config.num_classes);
+    m["epoch"] = absl::StrCat(epoch);
+    m["epoch_batches"] = absl::StrCat(batches);
+    m["epoch_loss_sum"] = Exact(loss_sum);
+    m["step"] = absl::StrCat(step);
+    m["schedule_state"] = schedule->SerializeState();
+    if (config.synthetic_data) {
+      m["synthetic_test"] = absl::StrCat(config.synthetic_test);
+      m["synthetic_seed"] = absl::StrCat(config.seed + 1);
+    }
+    return m;
+  };
+
   Tensor images(model.images.spec()), labels(model.labels.spec());
   TrainResult result;
   result.parameters = parameters;
-  int64_t step = 0;
-  double learning_rate = config.learning_rate;
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+  STRATA_ASSIGN_OR_RETURN(double learning_rate, optim::GetLearningRate(store));
+  for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
     const auto start = Clock::now();
-    if (std::count(config.lr_decay_epochs.begin(), config.lr_decay_epochs.end(), epoch)) {
-      // The rate is a variable: the compiled plan is reused as it is.
-      learning_rate *= config.lr_decay_factor;
-      STRATA_RETURN_IF_ERROR(optim::SetLearningRate(session->variables(), learning_rate));
+    // The rate is a variable: the compiled plan is reused as it is.
+    const double scheduled = static_cast<float>(schedule->LearningRate());
+    if (scheduled != learning_rate) {
+      learning_rate = scheduled;
       log << absl::StrFormat("epoch %d: learning rate %g\n", epoch, learning_rate);
     }
+    STRATA_RETURN_IF_ERROR(optim::SetLearningRate(store, learning_rate));
     batcher.StartEpoch(epoch);
-    double loss_sum = 0;
-    const int64_t steps = batcher.num_batches();
-    for (int64_t i = 0; i < steps; ++i) {
+    const int64_t begin = epoch == first_epoch ? first_batch : 0;
+    double loss_sum = epoch == first_epoch ? resumed_loss_sum : 0;
+    double window_loss = 0;
+    int64_t window_steps = 0;
+    auto window_start = Clock::now();
+    for (int64_t i = begin; i < steps; ++i) {
       batcher.Batch(i, &images, &labels);
       RunOptions run;
       run.training = true;
-      run.step = step++;
+      run.step = step;
       run.seed = config.seed;
-      STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> out,
-                              session->Run({{model.images, images}, {model.labels, labels}}, {model.loss},
-                                           {train_step}, run));
-      loss_sum += out[0].data<float>()[0];
+      const runtime::Feeds feeds = {{model.images, images}, {model.labels, labels}};
+      std::map<std::string, Tensor> before;
+      if (config.nan_guard) before = serialization::SnapshotVariables(store);
+      STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> out, session->Run(feeds, {model.loss}, {train_step.step}, run));
+      const float loss = out[0].data<float>()[0];
+      if (config.nan_guard && !std::isfinite(loss)) {
+        if (config.progress_bar) log << "\r\033[K";
+        for (const auto& [name, value] : before) STRATA_RETURN_IF_ERROR(store.Set(name, value));
+        return absl::AbortedError(absl::StrFormat(
+            "--nan_guard: the loss is %g at step %d (epoch %d, batch %d); %s", loss, step, epoch, i,
+            FirstNonFinite(graph, *session, feeds, model.loss, run)));
+      }
+      ++step;
+      loss_sum += loss;
+      window_loss += loss;
+      ++window_steps;
+      if (csv != nullptr && config.log_every > 0 && step % config.log_every == 0) {
+        const double ips = window_steps * config.batch_size / Seconds(window_start);
+        const double mean = window_loss / window_steps;
+        STRATA_RETURN_IF_ERROR(csv->WriteRow({absl::StrCat(step), absl::StrCat(epoch), "step",
+                                              metrics::CsvNumber(mean), metrics::CsvNumber(learning_rate),
+                                              metrics::CsvNumber(ips), "", ""}));
+        STRATA_RETURN_IF_ERROR(events->AddScalars(
+            step, {{"train/loss", mean}, {"train/learning_rate", learning_rate}, {"train/images_per_second", ips}}));
+        window_loss = 0;
+        window_steps = 0;
+        window_start = Clock::now();
+      }
       if (config.progress_bar && (i % 10 == 0 || i + 1 == steps)) {
         const double elapsed = Seconds(start);
+        const int64_t done = i + 1 - begin;
         DrawProgress(log, epoch, config.epochs, i + 1, steps, loss_sum / (i + 1),
-                     (i + 1) * config.batch_size / elapsed, elapsed / (i + 1) * (steps - i - 1));
+                     done * config.batch_size / elapsed, elapsed / done * (steps - i - 1));
+      }
+      if (config.checkpoint_every > 0 && step % config.checkpoint_every == 0 && i + 1 < steps) {
+        STRATA_RETURN_IF_ERROR(WriteCheckpoint(config, store, metadata(epoch, i + 1, loss_sum), step));
       }
     }
     EpochStats stats;
     stats.epoch = epoch;
+    stats.learning_rate = learning_rate;
     stats.seconds = Seconds(start);
     stats.mean_loss = loss_sum / steps;
-    stats.images_per_second = steps * config.batch_size / stats.seconds;
-    STRATA_ASSIGN_OR_RETURN(stats.test,
-                            Evaluate(config.model, model_config, test, session->shared_variables(),
-                                     config.eval_batch_size));
+    stats.images_per_second = (steps - begin) * config.batch_size / stats.seconds;
+    STRATA_ASSIGN_OR_RETURN(stats.test, Evaluate(config.model, model_config, test, session->shared_variables(),
+                                                 config.eval_batch_size));
+    if (config.validation > 0) {
+      STRATA_ASSIGN_OR_RETURN(stats.validation, Evaluate(config.model, model_config, validation,
+                                                         session->shared_variables(), config.eval_batch_size));
+    }
+    // Ends the epoch; the next one's rate is written at once, so that a
+    // checkpoint holds the rate training continues with.
+    schedule->Step(config.validation > 0 ? stats.validation.accuracy() : std::numeric_limits<double>::quiet_NaN());
+    STRATA_RETURN_IF_ERROR(optim::SetLearningRate(store, schedule->LearningRate()));
     if (config.progress_bar) log << "\r\033[K";
-    log << absl::StrFormat("epoch %d/%d loss %.4f test accuracy %s time %.1fs (%.0f img/s)\n", epoch,
-                           config.epochs, stats.mean_loss, FormatAccuracy(stats.test), stats.seconds,
-                           stats.images_per_second)
+    log << absl::StrFormat("epoch %d/%d loss %.4f test accuracy %s%s time %.1fs (%.0f img/s)\n", epoch,
+                           config.epochs, stats.mean_loss, FormatAccuracy(stats.test),
+                           config.validation > 0
+                               ? absl::StrCat(" validation accuracy ", FormatAccuracy(stats.validation))
+                               : "",
+                           stats.seconds, stats.images_per_second)
         << std::flush;
+    if (csv != nullptr) {
+      STRATA_RETURN_IF_ERROR(csv->WriteRow(
+          {absl::StrCat(step), absl::StrCat(epoch), "epoch", metrics::CsvNumber(stats.mean_loss),
+           metrics::CsvNumber(learning_rate), metrics::CsvNumber(stats.images_per_second),
+           metrics::CsvNumber(stats.test.accuracy()),
+           config.validation > 0 ? metrics::CsvNumber(stats.validation.accuracy()) : ""}));
+      std::vector<std::pair<std::string, double>> scalars = {{"epoch/loss", stats.mean_loss},
+                                                             {"epoch/learning_rate", learning_rate},
+                                                             {"epoch/test_accuracy", stats.test.accuracy()}};
+      if (config.validation > 0) scalars.push_back({"epoch/validation_accuracy", stats.validation.accuracy()});
+      STRATA_RETURN_IF_ERROR(events->AddScalars(step, scalars));
+      STRATA_RETURN_IF_ERROR(events->Flush());
+    }
     if (!config.checkpoint.empty()) {
-      // Everything eval needs to rebuild this model and its test split.
-      std::map<std::string, std::string> metadata = {
-          {"model", config.model},
-          {"image_size", absl::StrCat(input[1])},
-          {"groups", absl::StrCat(model_config.groups)},
-          {"aux_classifiers", model_config.aux_classifiers ? "true" : "false"},
-          {"resnet_v1_5", model_config.resnet_v1_5 ? "true" : "false"},
-          {"classes", absl::StrCat(model_config.num_classes)},
-          {"data", config.synthetic_data ? "synthetic" : "mnist"},
-          {"epoch", absl::StrCat(epoch)},
-          {"step", absl::StrCat(step)},
-          {"test_accuracy", FormatAccuracy(stats.test)}};
-      if (config.synthetic_data) {
-        metadata["synthetic_test"] = absl::StrCat(config.synthetic_test);
-        metadata["synthetic_seed"] = absl::StrCat(config.seed + 1);
-      }
-      STRATA_RETURN_IF_ERROR(serialization::SaveCheckpoint(
-          config.checkpoint, serialization::SnapshotVariables(session->variables()), metadata));
+      std::map<std::string, std::string> m = metadata(epoch, steps, loss_sum);
+      m["test_accuracy"] = FormatAccuracy(stats.test);
+      STRATA_RETURN_IF_ERROR(WriteCheckpoint(config, store, m, step));
     }
     result.epochs.push_back(stats);
   }
+  result.steps = step;
   if (!config.checkpoint.empty()) log << "checkpoint written to " << config.checkpoint << "\n";
   return result;
 }

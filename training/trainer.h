@@ -38,8 +38,41 @@ struct TrainConfig {
   double weight_decay = 5e-4;
   // The lecture's "divide the learning rate by 10": at the start of each of
   // these epochs (1-based) the rate is multiplied by lr_decay_factor.
+  // Used when `schedule` is empty (a multistep schedule at these epochs).
   std::vector<int> lr_decay_epochs = {8};
   double lr_decay_factor = 0.1;
+  // "sgd" (momentum, weight decay on every variable, biases included, as the
+  // LeNet-5 figures were measured), "adam", "adamw", "rmsprop", "adagrad"
+  // (PyTorch's defaults for their other hyper-parameters; weight_decay is
+  // theirs too, not applied to biases and batch-norm parameters; momentum is
+  // SGD's only).
+  std::string optimizer = "sgd";
+  // optim::ParseSchedule's spec ("cosine:t_max=10", "plateau:patience=2"),
+  // stepped once per epoch; empty: lr_decay_epochs above. A plateau schedule
+  // watches the validation accuracy (mode=max unless given) and so needs
+  // validation > 0.
+  std::string schedule;
+  double clip_norm = 0;  // clip the gradients by global norm; 0: off
+  // Hold the last `validation` examples of the training split out of
+  // training and report their accuracy each epoch; 0: none.
+  int64_t validation = 0;
+  // metrics.csv (a row per log_every steps and per epoch) and a TensorBoard
+  // event file with the same scalars; empty: no logs.
+  std::string log_dir;
+  int64_t log_every = 10;
+  // A checkpoint every N steps as well as at every epoch end; 0: epoch ends.
+  int64_t checkpoint_every = 0;
+  // With keep > 0 each checkpoint is also kept as "<checkpoint>-<step>" and
+  // only the newest `keep` of those remain; `checkpoint` is always the newest.
+  int keep = 0;
+  // Continue from `checkpoint` (if it exists) exactly where it was written:
+  // weights, optimizer slots, step, epoch and position in it, schedule and
+  // data order. The continuation is bit-identical to an uninterrupted run.
+  bool resume = false;
+  // Stop with an error at the first non-finite loss, naming the step and the
+  // first node (graph order) of that step's forward pass with a non-finite
+  // output. Costs a copy of the variables per step.
+  bool nan_guard = false;
   uint64_t seed = 1;  // initial weights and the data order
   std::string checkpoint;  // written at each epoch end; empty: not saved
   int64_t eval_batch_size = 500;  // at most the test split's size is used
@@ -59,12 +92,15 @@ struct EpochStats {
   int epoch = 0;
   double mean_loss = 0;
   EvalResult test;
+  EvalResult validation;  // empty without a validation split
+  double learning_rate = 0;  // the rate this epoch trained with
   double seconds = 0;
   double images_per_second = 0;
 };
 
 struct TrainResult {
-  std::vector<EpochStats> epochs;
+  std::vector<EpochStats> epochs;  // those run by this call (not before a resume)
+  int64_t steps = 0;               // completed steps, including those before a resume
   int64_t parameters = 0;
 };
 
