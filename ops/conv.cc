@@ -34,14 +34,15 @@ std::string FormatNumber(double v) {
 }
 
 // (N - F + 2P)/S + 1, or the lecture's "does not fit" with the formula, its
-// value, `where` (the axis and the shapes, when known) and why.
-absl::StatusOr<int64_t> OutputSize(int64_t input, int64_t filter, int64_t stride, int64_t pad,
+// value, `where` (the axis and the shapes, when known) and why. With
+// `floor_mode` the quotient is rounded down instead.
+absl::StatusOr<int64_t> OutputSize(int64_t input, int64_t filter, int64_t stride, int64_t pad, bool floor_mode,
                                    absl::string_view where) {
   if (stride < 1) return absl::InvalidArgumentError(absl::StrCat("the stride must be >= 1, got ", stride));
   if (pad < 0) return absl::InvalidArgumentError(absl::StrCat("the padding must be >= 0, got ", pad));
   if (filter < 1) return absl::InvalidArgumentError(absl::StrCat("the filter size must be >= 1, got ", filter));
   const int64_t span = input - filter + 2 * pad;
-  if (span >= 0 && span % stride == 0) return span / stride + 1;
+  if (span >= 0 && (floor_mode || span % stride == 0)) return span / stride + 1;
   const double result = static_cast<double>(span) / static_cast<double>(stride) + 1;
   return absl::InvalidArgumentError(absl::StrCat(
       "does not fit: (N - F + 2P)/S + 1 = (", input, " - ", filter, " + 2*", pad, ")/", stride, " + 1 = ",
@@ -53,7 +54,23 @@ struct ConvAttrs {
   int64_t stride = 1;
   int64_t pad = 0;
   int64_t groups = 1;
+  bool floor_mode = false;
 };
+
+// The bottom (or right) padding of an axis of `input` rows through `filter`
+// taps: P, or in floor mode P - r with r = (N - F + 2P) mod S, which drops the
+// rows only a partial last window would reach, so that (N - F + P + (P - r))/S
+// + 1 is exactly the output size. It is negative when r > P (1x1/2 on 56: -1)
+// but always > -S. oneDNN 2.6's headers say nothing on negative padding; its
+// CPU primitives accept it and compute the same values as the reference
+// kernels (conv_ops_test's Floor1x1Stride2, FloorStride3Crop and floor_*
+// cases: pad_r -1 and -2, forward and both backward passes). Were a primitive
+// to refuse it, onednn::Guard reports the error with the node's name.
+int64_t PadAfter(int64_t input, int64_t filter, const ConvAttrs& a) {
+  if (!a.floor_mode) return a.pad;
+  const int64_t span = input - filter + 2 * a.pad;
+  return span >= 0 ? a.pad - span % a.stride : a.pad;
+}
 
 template <typename Context>
 absl::StatusOr<ConvAttrs> ReadAttrs(const Context& c) {
@@ -61,6 +78,7 @@ absl::StatusOr<ConvAttrs> ReadAttrs(const Context& c) {
   STRATA_ASSIGN_OR_RETURN(a.stride, c.template Attr<int64_t>("stride"));
   STRATA_ASSIGN_OR_RETURN(a.pad, c.template Attr<int64_t>("pad"));
   STRATA_ASSIGN_OR_RETURN(a.groups, c.template Attr<int64_t>("groups"));
+  STRATA_ASSIGN_OR_RETURN(a.floor_mode, c.template Attr<bool>("floor_mode"));
   return a;
 }
 
@@ -91,9 +109,9 @@ absl::StatusOr<Shape> ConvShape(const InferenceContext& c, const Shape& x, const
   }
   const std::string where = absl::StrCat(" (", x[2], "x", x[3], " input, ", w[2], "x", w[3], " filter, stride ",
                                          a.stride, ", pad ", a.pad, ")");
-  auto oh = OutputSize(x[2], w[2], a.stride, a.pad, absl::StrCat(" along the height", where));
+  auto oh = OutputSize(x[2], w[2], a.stride, a.pad, a.floor_mode, absl::StrCat(" along the height", where));
   if (!oh.ok()) return c.Error(oh.status().message());
-  auto ow = OutputSize(x[3], w[3], a.stride, a.pad, absl::StrCat(" along the width", where));
+  auto ow = OutputSize(x[3], w[3], a.stride, a.pad, a.floor_mode, absl::StrCat(" along the width", where));
   if (!ow.ok()) return c.Error(ow.status().message());
   return Shape{x[0], w[0], *oh, *ow};
 }
@@ -202,18 +220,28 @@ class BridgedKernel : public Kernel {
   std::unordered_map<int, memory> args_;
 };
 
+// oneDNN's strides, top/left padding and bottom/right padding of the
+// convolution of input x [N,C,H,W] by filters w [K,C/G,F,G].
+struct Geometry {
+  memory::dims strides, pad_l, pad_r;
+};
+Geometry MakeGeometry(const Shape& x, const Shape& w, const ConvAttrs& a) {
+  return {{a.stride, a.stride}, {a.pad, a.pad}, {PadAfter(x[2], w[2], a), PadAfter(x[3], w[3], a)}};
+}
+
 // The forward primitive descriptor: the kernel of Conv2D, and the hint the
 // backward primitives need to pick matching implementations.
 dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& x, const Shape& w, const Shape* b, const Shape& y,
                                                     const ConvAttrs& a, const dnnl::engine& engine) {
-  const memory::dims strides{a.stride, a.stride}, pad{a.pad, a.pad};
+  const Geometry geo = MakeGeometry(x, w, a);
   auto desc = b != nullptr
                   ? dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
                                                     Any(x), AnyWeights(w, a),
-                                                    onednn::PlainDesc({DType::kFloat32, *b}), Any(y), strides, pad,
-                                                    pad)
+                                                    onednn::PlainDesc({DType::kFloat32, *b}), Any(y), geo.strides,
+                                                    geo.pad_l, geo.pad_r)
                   : dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                                    Any(x), AnyWeights(w, a), Any(y), strides, pad, pad);
+                                                    Any(x), AnyWeights(w, a), Any(y), geo.strides, geo.pad_l,
+                                                    geo.pad_r);
   return dnnl::convolution_forward::primitive_desc(desc, UserScratchpad(), engine);
 }
 
@@ -240,10 +268,10 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropInputKernel(const KernelBuil
   auto k = std::make_unique<BridgedKernel>(b.device);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward data)"), [&] {
     auto hint = ForwardPd(dx, w, nullptr, dy, a, b.device->engine);
-    const memory::dims strides{a.stride, a.stride}, pad{a.pad, a.pad};
+    const Geometry geo = MakeGeometry(dx, w, a);
     dnnl::convolution_backward_data::primitive_desc pd(
         dnnl::convolution_backward_data::desc(algorithm::convolution_direct, Any(dx), AnyWeights(w, a), Any(dy),
-                                              strides, pad, pad),
+                                              geo.strides, geo.pad_l, geo.pad_r),
         UserScratchpad(), b.device->engine, hint);
     k->AddInput(DNNL_ARG_DIFF_DST, 0, onednn::PlainDesc(b.inputs[0]), pd.diff_dst_desc());
     k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc());
@@ -260,10 +288,10 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropFilterKernel(const KernelBui
   auto k = std::make_unique<BridgedKernel>(b.device);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward weights)"), [&] {
     auto hint = ForwardPd(x, dw, nullptr, dy, a, b.device->engine);
-    const memory::dims strides{a.stride, a.stride}, pad{a.pad, a.pad};
+    const Geometry geo = MakeGeometry(x, dw, a);
     dnnl::convolution_backward_weights::primitive_desc pd(
         dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, Any(x), AnyWeights(dw, a),
-                                                 Any(dy), strides, pad, pad),
+                                                 Any(dy), geo.strides, geo.pad_l, geo.pad_r),
         UserScratchpad(), b.device->engine, hint);
     k->AddInput(DNNL_ARG_SRC, 0, onednn::PlainDesc(b.inputs[0]), pd.src_desc());
     k->AddInput(DNNL_ARG_DIFF_DST, 1, onednn::PlainDesc(b.inputs[1]), pd.diff_dst_desc());
@@ -300,16 +328,27 @@ absl::Status BackpropBias(const Node&, KernelRunContext& ctx) {
 // ---------------------------------------------------------------------------
 // Reference kernels.
 
+// pad_t/pad_l are the top and left padding, pad_b/pad_r the bottom and right
+// (smaller in floor mode, possibly negative: input rows no window reaches).
 struct ConvDims {
   int64_t n, c, h, w;  // input
   int64_t k, fh, fw;   // filters
   int64_t oh, ow;      // output
-  int64_t stride, pad;
+  int64_t stride;
+  int64_t pad_t, pad_b, pad_l, pad_r;
   int64_t groups;
 };
 
 ConvDims MakeDims(const Shape& x, const Shape& w, const Shape& y, const ConvAttrs& a) {
-  return {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], a.stride, a.pad, a.groups};
+  ConvDims d{};
+  d.n = x[0], d.c = x[1], d.h = x[2], d.w = x[3];
+  d.k = w[0], d.fh = w[2], d.fw = w[3];
+  d.oh = y[2], d.ow = y[3];
+  d.stride = a.stride;
+  d.pad_t = a.pad, d.pad_b = PadAfter(x[2], w[2], a);
+  d.pad_l = a.pad, d.pad_r = PadAfter(x[3], w[3], a);
+  d.groups = a.groups;
+  return d;
 }
 
 enum class Pass { kForward, kBackwardData, kBackwardFilter };
@@ -317,6 +356,9 @@ enum class Pass { kForward, kBackwardData, kBackwardFilter };
 // The three passes visit the same (output, tap, input) triples; each
 // accumulates into a different one of x, w and y, which it first zeroes.
 // Filter k belongs to group k / (K/G) and sees that group's C/G channels.
+// A tap reads padded row ih of the padded input [-pad_t, h + pad_b): rows
+// outside [0, h) are zeros (or, past h + pad_b < h, rows the windows never
+// reach, which the output size already rules out).
 void NaiveConv(Pass pass, const ConvDims& d, double* x, double* w, double* y) {
   double* written = pass == Pass::kForward ? y : pass == Pass::kBackwardData ? x : w;
   const int64_t cg = d.c / d.groups, kg = d.k / d.groups;  // channels and filters per group
@@ -331,11 +373,11 @@ void NaiveConv(Pass pass, const ConvDims& d, double* x, double* w, double* y) {
           const int64_t yi = ((n * d.k + k) * d.oh + oh) * d.ow + ow;
           for (int64_t g = 0; g < cg; ++g)
             for (int64_t i = 0; i < d.fh; ++i) {
-              const int64_t ih = oh * d.stride - d.pad + i;
-              if (ih < 0 || ih >= d.h) continue;
+              const int64_t ih = oh * d.stride - d.pad_t + i;
+              if (ih < 0 || ih >= d.h || ih >= d.h + d.pad_b) continue;
               for (int64_t j = 0; j < d.fw; ++j) {
-                const int64_t iw = ow * d.stride - d.pad + j;
-                if (iw < 0 || iw >= d.w) continue;
+                const int64_t iw = ow * d.stride - d.pad_l + j;
+                if (iw < 0 || iw >= d.w || iw >= d.w + d.pad_r) continue;
                 const int64_t c = (k / kg) * cg + g;  // the input channel
                 const int64_t xi = ((n * d.c + c) * d.h + ih) * d.w + iw;
                 const int64_t wi = ((k * cg + g) * d.fh + i) * d.fw + j;
@@ -400,7 +442,7 @@ absl::StatusOr<std::vector<Output>> Conv2DGradient(GradientContext& c) {
   const Output dy = c.output_grads[0];
   if (!dy.valid()) return grads;
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(c.node));
-  const Conv2DOptions opts{a.stride, a.pad, a.groups};
+  const Conv2DOptions opts{a.stride, a.pad, a.groups, a.floor_mode};
   grads[0] = Conv2DBackpropInput(c.graph, dy, in[1], in[0].shape(), opts, "backprop_input");
   grads[1] = Conv2DBackpropFilter(c.graph, in[0], dy, in[1].shape(), opts, "backprop_filter");
   if (in.size() == 3) grads[2] = Conv2DBackpropBias(c.graph, dy, "backprop_bias");
@@ -409,8 +451,9 @@ absl::StatusOr<std::vector<Output>> Conv2DGradient(GradientContext& c) {
 
 }  // namespace
 
-absl::StatusOr<int64_t> ConvOutputSize(int64_t input, int64_t filter, int64_t stride, int64_t pad) {
-  return OutputSize(input, filter, stride, pad, "");
+absl::StatusOr<int64_t> ConvOutputSize(int64_t input, int64_t filter, int64_t stride, int64_t pad,
+                                       bool floor_mode) {
+  return OutputSize(input, filter, stride, pad, floor_mode, "");
 }
 
 void RegisterConvOps(OpRegistry& r) {
@@ -419,18 +462,22 @@ void RegisterConvOps(OpRegistry& r) {
             .Attr("stride", int64_t{1})
             .Attr("pad", int64_t{0})
             .Attr("groups", int64_t{1})
+            .Attr("floor_mode", false)
             .Shape(Conv2DShape)
             .Kernel(MakeForwardKernel)
             .ReferenceKernel(SimpleKernel(ReferenceForward))
             .Gradient(Conv2DGradient)
             .Doc("y = conv(x, w) + b: x [N,C,H,W], w [K,C/groups,F,G], optional b [K]; zero padding `pad` on "
                  "every side, one `stride`; y [N,K,(H - F + 2P)/S + 1,(W - G + 2P)/S + 1]. With `groups` G, "
-                 "filter k sees only the C/G input channels of its group k / (K/G)."));
+                 "filter k sees only the C/G input channels of its group k / (K/G). With `floor_mode`, the output "
+                 "size is floor((H - F + 2P)/S) + 1 (bottom/right padding P - ((H - F + 2P) mod S)) instead "
+                 "of an error when the stride does not divide (H - F + 2P)."));
   r.Add(OpDef("Conv2DBackpropInput")
             .Inputs(2)
             .Attr("stride", int64_t{1})
             .Attr("pad", int64_t{0})
             .Attr("groups", int64_t{1})
+            .Attr("floor_mode", false)
             .RequiredAttr("input_shape")
             .Shape([](InferenceContext& c) -> absl::Status {
               STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(c));
@@ -448,6 +495,7 @@ void RegisterConvOps(OpRegistry& r) {
             .Attr("stride", int64_t{1})
             .Attr("pad", int64_t{0})
             .Attr("groups", int64_t{1})
+            .Attr("floor_mode", false)
             .RequiredAttr("filter_shape")
             .Shape([](InferenceContext& c) -> absl::Status {
               STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(c));
@@ -477,7 +525,7 @@ Output Conv2D(Graph& g, Output x, Output w, Output b, Conv2DOptions opts, absl::
   std::vector<Output> inputs{x, w};
   if (b.valid()) inputs.push_back(b);
   Node* n = g.AddNode(Def("Conv2D"), name, std::move(inputs),
-                      {{"stride", opts.stride}, {"pad", opts.pad}, {"groups", opts.groups}});
+                      {{"stride", opts.stride}, {"pad", opts.pad}, {"groups", opts.groups}, {"floor_mode", opts.floor_mode}});
   return n ? n->output(0) : Output{};
 }
 
@@ -487,6 +535,7 @@ Output Conv2DBackpropInput(Graph& g, Output dy, Output w, const Shape& input_sha
                       {{"stride", opts.stride},
                        {"pad", opts.pad},
                        {"groups", opts.groups},
+                       {"floor_mode", opts.floor_mode},
                        {"input_shape", input_shape.dims()}});
   return n ? n->output(0) : Output{};
 }
@@ -497,6 +546,7 @@ Output Conv2DBackpropFilter(Graph& g, Output x, Output dy, const Shape& filter_s
                       {{"stride", opts.stride},
                        {"pad", opts.pad},
                        {"groups", opts.groups},
+                       {"floor_mode", opts.floor_mode},
                        {"filter_shape", filter_shape.dims()}});
   return n ? n->output(0) : Output{};
 }

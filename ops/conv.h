@@ -1,7 +1,8 @@
 // 2-D convolution on NCHW activations with OIHW weights (square or FxG
 // filters), one stride and one zero padding for both spatial axes, optional
-// channel groups (AlexNet's two-GPU layers, ResNeXt) and an optional bias
-// per filter; its three backward ops.
+// channel groups (AlexNet's two-GPU layers, ResNeXt), optional floor rounding
+// of the output size (Caffe/PyTorch) and an optional bias per filter; its
+// three backward ops.
 #ifndef STRATA_OPS_CONV_H_
 #define STRATA_OPS_CONV_H_
 
@@ -20,12 +21,23 @@ struct Conv2DOptions {
   // (g+1)*C/G - 1. The weights stay OIHW with I = C/G (the checkpoint
   // layout); oneDNN reads the same bytes as its grouped [G, K/G, C/G, F, F].
   int64_t groups = 1;
+  // Off (the lecture's rule), (N - F + 2P) must be a multiple of S or the
+  // layer "does not fit". On, the output size is floor((N - F + 2P)/S) + 1,
+  // as Caffe and PyTorch round (ResNet's and GoogLeNet's 7x7/2 pad 3 on 224 ->
+  // 112, 3x3/2 pad 1 and 1x1/2 on 56 -> 28): the top/left padding stays P and
+  // the bottom/right padding becomes P - r, r = (N - F + 2P) mod S, so the
+  // rows and columns only a partial last window would reach are dropped (P - r
+  // may be negative: those input rows are never read).
+  bool floor_mode = false;
 };
 
 // The output size of one spatial axis, (N - F + 2P)/S + 1, or
 // InvalidArgument "does not fit: (N - F + 2P)/S + 1 = (7 - 3 + 2*0)/3 + 1 =
-// 2.33: not a whole number" when it is not a whole number >= 1.
-absl::StatusOr<int64_t> ConvOutputSize(int64_t input, int64_t filter, int64_t stride, int64_t pad);
+// 2.33: not a whole number" when it is not a whole number >= 1. With
+// `floor_mode`, floor((N - F + 2P)/S) + 1 (an error only when the filter is
+// larger than the padded input).
+absl::StatusOr<int64_t> ConvOutputSize(int64_t input, int64_t filter, int64_t stride, int64_t pad,
+                                       bool floor_mode = false);
 
 // y = conv(x, w) + b with x [N,C,H,W], w [K,C/groups,F,G], b [K] (an invalid
 // `b` means no bias): y is [N,K,H',W'].

@@ -3,6 +3,9 @@
 // checker, and the backward kernels against the reference ones at LeNet-5
 // sizes (where oneDNN picks blocked layouts). Grouped convolution: shapes
 // and errors (AlexNet's CONV2), values, gradients, and AlexNet-sized kernels.
+// Floor mode (Caffe/PyTorch rounding): ResNet's and GoogLeNet's shapes,
+// values, gradients, and the oneDNN backward kernels with the smaller (even
+// negative) bottom/right padding.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -80,6 +83,56 @@ TEST(Conv2DShape, OutputSizeFunction) {
   auto too_big = ops::ConvOutputSize(3, 5, 1, 0);
   ASSERT_FALSE(too_big.ok());
   EXPECT_THAT(std::string(too_big.status().message()), HasSubstr("= -1"));
+}
+
+// floor_mode rounds (N - F + 2P)/S down instead of refusing it.
+BuildResult BuildFloor(Shape x_shape, int64_t filter, int64_t stride, int64_t pad, bool floor_mode = true) {
+  Graph g;
+  Output x = ops::Placeholder(g, "x", x_shape);
+  Output w = ops::Placeholder(g, "w", {8, x_shape[1], filter, filter});
+  Output y = ops::Conv2D(g, x, w, Output{}, {stride, pad, 1, floor_mode}, "floored");
+  if (!g.status().ok()) return {{}, std::string(g.status().message())};
+  return {y.shape(), ""};
+}
+
+TEST(Conv2DShape, FloorModeRoundsDown) {
+  EXPECT_EQ(BuildFloor({1, 3, 224, 224}, 7, 2, 3).shape, Shape({1, 8, 112, 112}));  // ResNet/GoogLeNet conv1
+  EXPECT_EQ(BuildFloor({1, 3, 56, 56}, 3, 2, 1).shape, Shape({1, 8, 28, 28}));     // ResNet 3x3/2
+  EXPECT_EQ(BuildFloor({1, 3, 56, 56}, 1, 2, 0).shape, Shape({1, 8, 28, 28}));     // projection 1x1/2
+  EXPECT_EQ(BuildFloor({1, 3, 32, 32}, 3, 2, 1).shape, Shape({1, 8, 16, 16}));     // CIFAR downsampling
+  EXPECT_EQ(BuildFloor({1, 3, 7, 7}, 3, 3, 0).shape, Shape({1, 8, 2, 2}));         // the lecture's 2.33
+  EXPECT_EQ(BuildFloor({1, 3, 9, 9}, 3, 2, 1).shape, Shape({1, 8, 5, 5}));         // fits: unchanged
+  EXPECT_EQ(BuildFloor({1, 3, 9, 8}, 3, 2, 1).shape, Shape({1, 8, 5, 4}));         // only the width rounds
+  EXPECT_EQ(*ops::ConvOutputSize(224, 7, 2, 3, /*floor_mode=*/true), 112);
+  EXPECT_EQ(*ops::ConvOutputSize(7, 3, 3, 0, /*floor_mode=*/true), 2);
+  EXPECT_FALSE(ops::ConvOutputSize(3, 5, 1, 0, /*floor_mode=*/true).ok());
+
+  // The strict default still refuses, with the lecture's message.
+  const std::string strict = BuildFloor({1, 3, 224, 224}, 7, 2, 3, /*floor_mode=*/false).error;
+  EXPECT_THAT(strict, HasSubstr("'floored'"));
+  EXPECT_THAT(strict, HasSubstr("(224 - 7 + 2*3)/2 + 1 = 112.50"));
+  EXPECT_THAT(strict, HasSubstr("not a whole number"));
+  // A filter larger than the padded input does not fit in either mode.
+  const std::string too_big = BuildFloor({1, 3, 4, 4}, 7, 2, 1).error;
+  EXPECT_THAT(too_big, HasSubstr("Conv2D node 'floored'"));
+  EXPECT_THAT(too_big, HasSubstr("larger than the padded input"));
+
+  // The attribute is recorded, and the backward ops agree on the rounding.
+  Graph g;
+  Output dy = ops::Placeholder(g, "dy", {1, 4, 4, 4});
+  Output w = ops::Placeholder(g, "w", {4, 3, 3, 3});
+  Output x = ops::Placeholder(g, "x", {1, 3, 8, 8});
+  Output dx = ops::Conv2DBackpropInput(g, dy, w, {1, 3, 8, 8}, {2, 1, 1, true});
+  ASSERT_TRUE(dx.valid()) << g.status();
+  EXPECT_EQ(*dx.node->Attr<bool>("floor_mode"), true);
+  EXPECT_TRUE(ops::Conv2DBackpropFilter(g, x, dy, {4, 3, 3, 3}, {2, 1, 1, true}).valid());
+  EXPECT_FALSE(ops::Conv2DBackpropInput(g, dy, w, {1, 3, 8, 8}, {2, 1}, "strict_input").valid());
+  EXPECT_THAT(std::string(g.status().message()), HasSubstr("does not fit"));
+  Graph g2;
+  Output dy2 = ops::Placeholder(g2, "dy", {1, 4, 4, 4});
+  Output x2 = ops::Placeholder(g2, "x", {1, 3, 8, 8});
+  EXPECT_FALSE(ops::Conv2DBackpropFilter(g2, x2, dy2, {4, 3, 3, 3}, {2, 1}, "strict_filter").valid());
+  EXPECT_THAT(std::string(g2.status().message()), HasSubstr("Conv2DBackpropFilter node 'strict_filter'"));
 }
 
 TEST(Conv2DShape, RectangularFilterAndWidthError) {
@@ -179,16 +232,19 @@ struct ConvCase {
   int64_t n, c, h, w, k, fh, fw, stride, pad;
   bool bias;
   int64_t groups = 1;
+  bool floor_mode = false;
 
   Shape x() const { return {n, c, h, w}; }
   Shape filters() const { return {k, c / groups, fh, fw}; }
-  ops::Conv2DOptions options() const { return {stride, pad, groups}; }
+  ops::Conv2DOptions options() const { return {stride, pad, groups, floor_mode}; }
 };
 
 void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
 
 // y[n,k,i,j] = b[k] + sum_{c,p,q} x[n,g*C/G + c,i*S-P+p,j*S-P+q] w[k,c,p,q]
-// with c < C/G and g = k / (K/G), the group of filter k.
+// with c < C/G and g = k / (K/G), the group of filter k. The output size is
+// rounded down (floor mode; the strict cases divide exactly): the last
+// window starts at (H' - 1)*S - P and never reads past the input.
 std::vector<double> NaiveForward(const ConvCase& p, const Tensor& x, const Tensor& w, const Tensor& b) {
   const int64_t oh = (p.h - p.fh + 2 * p.pad) / p.stride + 1, ow = (p.w - p.fw + 2 * p.pad) / p.stride + 1;
   const int64_t cg = p.c / p.groups, kg = p.k / p.groups;
@@ -258,6 +314,16 @@ const ConvCase kValueCases[] = {
     {"Groups3Stride2Pad1Bias", 2, 6, 9, 9, 9, 3, 3, 2, 1, true, 3},
     {"Groups2Wide", 2, 32, 9, 9, 64, 3, 3, 1, 1, true, 2},
     {"Depthwise", 2, 8, 7, 7, 8, 3, 3, 1, 1, true, 8},
+    // Floor mode: bottom/right padding P - r, r = (N - F + 2P) mod S.
+    {"FloorStride2Pad1", 2, 3, 8, 8, 4, 3, 3, 2, 1, true, 1, true},        // r 1: pad_r 0
+    {"Floor7x7Stride2Pad3", 1, 3, 12, 12, 4, 7, 7, 2, 3, true, 1, true},   // conv1's 224 -> 112
+    {"Floor1x1Stride2", 2, 4, 8, 8, 3, 1, 1, 2, 0, false, 1, true},        // pad_r -1
+    {"FloorStride3Crop", 2, 3, 8, 8, 4, 3, 3, 3, 0, true, 1, true},        // pad_r -2
+    {"FloorRectangular", 1, 2, 10, 9, 3, 3, 2, 2, 1, true, 1, true},       // both axes round
+    {"FloorOnlyWidth", 1, 3, 9, 8, 4, 3, 3, 2, 1, false, 1, true},         // the height fits
+    {"FloorGroups2Stride2", 2, 4, 8, 8, 6, 3, 3, 2, 1, true, 2, true},
+    {"FloorWide", 2, 32, 14, 14, 64, 3, 3, 2, 1, true, 1, true},           // blocked layouts
+    {"FloorWide1x1", 2, 32, 14, 14, 64, 1, 1, 2, 0, false, 1, true},
 };
 
 INSTANTIATE_TEST_SUITE_P(All, Conv2DValues, testing::ValuesIn(kValueCases),
@@ -317,6 +383,14 @@ const ConvCase kGradientCases[] = {
     {"Groups2Stride2Pad1Bias", 2, 4, 7, 7, 4, 3, 3, 2, 1, true, 2},
     {"Groups3Pad1Bias", 1, 6, 5, 5, 9, 3, 3, 1, 1, true, 3},
     {"Groups3Stride2Pad2", 1, 9, 7, 7, 6, 3, 3, 2, 2, true, 3},
+    {"FloorStride2Pad1", 2, 3, 8, 8, 4, 3, 3, 2, 1, false, 1, true},
+    {"FloorStride2Pad1Bias", 2, 3, 8, 8, 4, 3, 3, 2, 1, true, 1, true},
+    {"Floor1x1Stride2", 2, 5, 6, 6, 3, 1, 1, 2, 0, false, 1, true},
+    {"Floor1x1Stride2Bias", 1, 3, 5, 6, 4, 1, 1, 2, 0, true, 1, true},
+    {"Floor5x5Stride2Pad2Bias", 1, 3, 10, 10, 3, 5, 5, 2, 2, true, 1, true},
+    {"FloorStride3Crop", 1, 3, 8, 7, 4, 3, 3, 3, 0, true, 1, true},
+    {"FloorRectangular", 1, 2, 8, 9, 3, 3, 2, 2, 1, false, 1, true},
+    {"FloorGroups2Stride2Bias", 2, 4, 8, 8, 4, 3, 3, 2, 1, true, 2, true},
 };
 
 INSTANTIATE_TEST_SUITE_P(All, Conv2DGradients, testing::ValuesIn(kGradientCases),
@@ -331,7 +405,13 @@ TEST(Conv2DGradients, BackwardKernelsMatchReferenceAtLeNetSizes) {
                             ConvCase{"c3", 8, 6, 14, 14, 16, 5, 5, 1, 0, true},
                             ConvCase{"c5", 8, 16, 5, 5, 120, 5, 5, 1, 0, true},
                             ConvCase{"alexnet_conv2", 1, 96, 27, 27, 256, 5, 5, 1, 2, true, 2},
-                            ConvCase{"resnext_32x4d", 2, 128, 14, 14, 128, 3, 3, 1, 1, false, 32}}) {
+                            ConvCase{"resnext_32x4d", 2, 128, 14, 14, 128, 3, 3, 1, 1, false, 32},
+                            // Floor mode at ResNet's shapes, scaled down.
+                            ConvCase{"floor_conv1", 2, 3, 32, 32, 16, 7, 7, 2, 3, true, 1, true},
+                            ConvCase{"floor_3x3s2", 2, 32, 14, 14, 64, 3, 3, 2, 1, false, 1, true},
+                            ConvCase{"floor_1x1s2", 2, 64, 14, 14, 128, 1, 1, 2, 0, false, 1, true},
+                            ConvCase{"floor_crop", 2, 16, 11, 11, 16, 3, 3, 3, 0, true, 1, true},
+                            ConvCase{"floor_grouped", 2, 64, 14, 14, 64, 3, 3, 2, 1, false, 32, true}}) {
     Graph g;
     Output x = ops::Placeholder(g, "x", p.x());
     Output w = ops::Placeholder(g, "w", p.filters());

@@ -436,7 +436,7 @@ TEST(Zoo, FloorRoundingConvIsTheStrideOneConvSampled) {
   };
   // 3x3/2 pad 1 on 8 (ResNet's 56 -> 28), 1x1/2 on 8 (the projection), 7x7/2
   // pad 3 on 10 (conv1's 224 -> 112), 3x3/3 pad 0 on 8 (crops two rows), and
-  // one that fits (no padding nodes).
+  // one that fits.
   for (const Case& c : std::vector<Case>{{8, 3, 2, 1, 4}, {8, 1, 2, 0, 4}, {10, 7, 2, 3, 5}, {8, 3, 3, 0, 2},
                                          {9, 3, 2, 1, 5}}) {
     SCOPED_TRACE(absl::StrCat(c.size, "x", c.size, "/", c.stride, " pad ", c.pad, " on ", c.input));

@@ -1,9 +1,7 @@
 #include "zoo/layers.h"
 
 #include <cmath>
-#include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "ops/array.h"
 #include "ops/conv.h"
 #include "ops/dropout.h"
@@ -23,28 +21,6 @@ ops::Initializer BiasInit(LayerInit init, int64_t fan_in) {
   return init == LayerInit::kHe ? ops::Initializer::Zeros() : ops::Initializer::Uniform(-limit, limit);
 }
 
-// Zero padding of `before` and `after` rows along `axis` of x (a negative
-// `after` crops that many from the end instead).
-Output PadAxis(Graph& g, Output x, int axis, int64_t before, int64_t after, absl::string_view name) {
-  if (!x.valid()) return x;
-  if (after < 0) {
-    x = ops::Slice(g, x, axis, 0, x.shape()[axis] + after, absl::StrCat("crop_", name));
-    after = 0;
-    if (!x.valid()) return x;
-  }
-  if (before == 0 && after == 0) return x;
-  auto zeros = [&](int64_t n) {
-    std::vector<int64_t> dims = x.shape().dims();
-    dims[axis] = n;
-    return ops::BroadcastTo(g, ops::ScalarConst(g, 0.0f, "zero"), Shape(dims), "zeros");
-  };
-  std::vector<Output> parts;
-  if (before > 0) parts.push_back(zeros(before));
-  parts.push_back(x);
-  if (after > 0) parts.push_back(zeros(after));
-  return ops::Concat(g, parts, axis, absl::StrCat("pad_", name));
-}
-
 // The convolution of a layer, in the current scope.
 Output Conv(Graph& g, Output x, const ConvSpec& spec, bool bias) {
   if (!x.valid()) return Output{};
@@ -55,18 +31,7 @@ Output Conv(Graph& g, Output x, const ConvSpec& spec, bool bias) {
                                           spec.size, spec.size},
                            WeightInit(spec.init, fan_in));
   Output b = bias ? ops::Variable(g, "bias", {spec.filters}, BiasInit(spec.init, fan_in)) : Output{};
-  int64_t pad = spec.pad;
-  if (spec.floor && in.rank() == 4 && spec.stride > 1) {
-    const int64_t span_h = in[2] - spec.size + 2 * spec.pad, span_w = in[3] - spec.size + 2 * spec.pad;
-    if (span_h >= 0 && span_w >= 0 && (span_h % spec.stride != 0 || span_w % spec.stride != 0)) {
-      // Caffe's floor((H - F + 2P)/S) + 1 as an exact conv: pad P on top and
-      // P - r at the bottom (likewise left/right), then no padding.
-      x = PadAxis(g, x, 2, spec.pad, spec.pad - span_h % spec.stride, "h");
-      x = PadAxis(g, x, 3, spec.pad, spec.pad - span_w % spec.stride, "w");
-      pad = 0;
-    }
-  }
-  return ops::Conv2D(g, x, w, b, ops::Conv2DOptions{spec.stride, pad, spec.groups}, "conv");
+  return ops::Conv2D(g, x, w, b, ops::Conv2DOptions{spec.stride, spec.pad, spec.groups, spec.floor}, "conv");
 }
 
 }  // namespace

@@ -33,11 +33,11 @@ struct ConvSpec {
   int64_t groups = 1;
   // Round the output size down when (H - F + 2P) is not a multiple of the
   // stride, as Caffe and PyTorch do (ResNet's and GoogLeNet's 7x7/2 pad 3 on
-  // 224 -> 112, 1x1/2 and 3x3/2 pad 1 on 56 -> 28). The rows and columns that
-  // only a partial last window would reach are dropped: the layer pads the
-  // bottom/right by P - r instead of P (r = the remainder), cropping when that
-  // is negative, and convolves with no padding. Off, such a layer "does not
-  // fit" and the graph records the lecture's error.
+  // 224 -> 112, 1x1/2 and 3x3/2 pad 1 on 56 -> 28): the conv's floor_mode
+  // (Conv2DOptions), which pads the bottom/right by P - r instead of P (r = the
+  // remainder) so the rows and columns that only a partial last window would
+  // reach are dropped. Off, such a layer "does not fit" and the graph records
+  // the lecture's error.
   bool floor = false;
 };
 

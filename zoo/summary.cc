@@ -87,8 +87,8 @@ std::string Kind(const std::string& op) {
 
 // The op column: the layer's kinds of work in order, with counts ("6 conv,
 // maxpool, concat"), and the geometry of a single convolution or pooling
-// ("conv 3x3/1, relu", "maxpool 2x2/2"). Plumbing (BiasAdd, reshapes, the
-// padding a floor-rounded convolution builds) is left out; ReLU is named only
+// ("conv 3x3/1, relu", "maxpool 2x2/2"). Plumbing (BiasAdd, reshapes) is left
+// out; ReLU is named only
 // in single-convolution or fc layers, concat only as a layer's output.
 std::string Describe(const std::vector<const Node*>& compute) {
   static const auto* shown =
