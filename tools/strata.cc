@@ -114,6 +114,7 @@ Usage:
       chosen by --index=N (there is no image decoder yet, so --index stands in
       for --image); `top-inputs` the --top_k test digits with the highest mean
       activation of channel --filter of --layer (the first --max_examples only).
+  strata plot    --csv=DIR/metrics.csv [--out=metrics.svg]  (SVG: loss, learning rate, accuracy vs step)
   strata graph   --model=NAME [--out=model.dot|model.svg] [model options]
       Writes the model's forward graph as Graphviz DOT (op, output shape and
       parameters of every node, grouped by layer); .svg runs Graphviz's `dot`.
@@ -248,6 +249,7 @@ int main(int argc, char** argv) {
   if (args.size() >= 2 && (std::string(args[1]) == "visualize" || std::string(args[1]) == "graph")) {
     return strata::tools::RunVisualize(args);
   }
+  if (args.size() >= 2 && std::string(args[1]) == "plot") return strata::tools::RunPlot(args);
   if (args.size() != 2) {
     std::cerr << "strata: " << strata::kUsage << "\n";
     return args.size() < 2 ? 0 : 2;

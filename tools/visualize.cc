@@ -21,6 +21,7 @@
 #include "serialization/checkpoint.h"
 #include "training/trainer.h"
 #include "viz/dot.h"
+#include "viz/plot.h"
 #include "viz/png.h"
 #include "viz/receptive_field.h"
 
@@ -33,6 +34,7 @@ ABSL_FLAG(int64_t, index, 0,
           "so an input is chosen by its index).");
 ABSL_FLAG(int64_t, filter, 0, "visualize top-inputs: the filter (output channel) of --layer.");
 ABSL_FLAG(int64_t, top_k, 16, "visualize top-inputs: how many inputs to show.");
+ABSL_FLAG(std::string, csv, "", "plot: the training log to draw (metrics.csv of `strata train --log_dir=DIR`).");
 ABSL_FLAG(int64_t, scale, 4, "visualize: pixels per value in the PNG grids.");
 
 namespace strata::tools {
@@ -266,6 +268,21 @@ int Fail(const absl::Status& s) {
 }
 
 }  // namespace
+
+int RunPlot(const std::vector<char*>& args) {
+  const std::string csv = absl::GetFlag(FLAGS_csv);
+  if (args.size() != 2 || csv.empty()) {
+    std::cerr << "strata: usage: strata plot --csv=DIR/metrics.csv [--out=FILE.svg]\n";
+    return 2;
+  }
+  std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) out = "metrics.svg";
+  viz::PlotOptions options;
+  options.title = csv;
+  if (absl::Status s = viz::PlotTrainingCsv(UserPath(csv), UserPath(out), options); !s.ok()) return Fail(s);
+  std::cout << "wrote " << out << "\n";
+  return 0;
+}
 
 int RunVisualize(const std::vector<char*>& args) {
   if (args.size() < 2) return 2;

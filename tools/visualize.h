@@ -47,6 +47,11 @@ absl::Status WriteModelGraph(const std::string& model, const zoo::ModelConfig& c
 // Where `dot` is ("" when not on PATH).
 std::string FindDotBinary();
 
+// `strata plot --csv=PATH [--out=PATH.svg]`: a training run's metrics.csv as
+// an SVG of loss, learning rate and accuracy against the step (viz/plot.h).
+// args as for RunVisualize ("strata", "plot").
+int RunPlot(const std::vector<char*>& args);
+
 // The `visualize` and `graph` subcommands; args are the positional
 // arguments left by absl::ParseCommandLine ("strata", "visualize", "filters").
 int RunVisualize(const std::vector<char*>& args);
