@@ -182,43 +182,7 @@ dnnl::primitive_attr UserScratchpad() {
   return attr;
 }
 
-// One primitive whose tensor arguments each pass through a LayoutBridge.
-class BridgedKernel : public Kernel {
- public:
-  explicit BridgedKernel(DeviceContext* device) : device_(device) {}
-
-  // Node input `index` feeds primitive argument `arg` (must run in a Guard).
-  void AddInput(int arg, int index, const memory::desc& plain, const memory::desc& chosen) {
-    inputs_.push_back({arg, index, onednn::LayoutBridge(plain, chosen, device_->engine)});
-  }
-  void AddOutput(int arg, int index, const memory::desc& plain, const memory::desc& chosen) {
-    outputs_.push_back({arg, index, onednn::LayoutBridge(plain, chosen, device_->engine)});
-  }
-  void SetPrimitive(dnnl::primitive p, const memory::desc& scratchpad) {
-    primitive_ = std::move(p);
-    if (scratchpad.get_size() > 0) args_[DNNL_ARG_SCRATCHPAD] = memory(scratchpad, device_->engine);
-  }
-
-  absl::Status Run(KernelRunContext& ctx) override {
-    dnnl::stream& stream = device_->stream;
-    for (Arg& a : inputs_) args_[a.arg] = a.bridge.In(*ctx.inputs[a.index], stream);
-    for (Arg& a : outputs_) args_[a.arg] = a.bridge.Out(*ctx.outputs[a.index]);
-    primitive_.execute(stream, args_);
-    for (Arg& a : outputs_) a.bridge.Finish(*ctx.outputs[a.index], stream);
-    return absl::OkStatus();
-  }
-
- private:
-  struct Arg {
-    int arg;
-    int index;
-    onednn::LayoutBridge bridge;
-  };
-  DeviceContext* device_;
-  std::vector<Arg> inputs_, outputs_;
-  dnnl::primitive primitive_;
-  std::unordered_map<int, memory> args_;
-};
+using onednn::BridgedKernel;
 
 // oneDNN's strides, top/left padding and bottom/right padding of the
 // convolution of input x [N,C,H,W] by filters w [K,C/G,F,G].

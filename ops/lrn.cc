@@ -124,59 +124,6 @@ absl::StatusOr<int64_t> WorkspaceBytes(const InferenceContext& c, const Shape& x
 // ---------------------------------------------------------------------------
 // oneDNN kernels.
 
-// One primitive; data arguments pass through LayoutBridges, the workspace is
-// bound as the bytes it is.
-class LrnKernel : public Kernel {
- public:
-  explicit LrnKernel(DeviceContext* device) : device_(device) {}
-
-  void AddInput(int arg, int index, const memory::desc& plain, const memory::desc& chosen) {
-    inputs_.push_back({arg, index, onednn::LayoutBridge(plain, chosen, device_->engine)});
-  }
-  void AddOutput(int arg, int index, const memory::desc& plain, const memory::desc& chosen) {
-    outputs_.push_back({arg, index, onednn::LayoutBridge(plain, chosen, device_->engine)});
-  }
-  // `index` is an input when `is_input`, else an output; nothing if ws is empty.
-  void SetWorkspace(bool is_input, int index, const memory::desc& ws) {
-    if (ws.get_size() == 0) return;
-    workspace_ = {is_input, index, ws};
-  }
-  void SetPrimitive(dnnl::primitive p, const memory::desc& scratchpad) {
-    primitive_ = std::move(p);
-    if (scratchpad.get_size() > 0) args_[DNNL_ARG_SCRATCHPAD] = memory(scratchpad, device_->engine);
-  }
-
-  absl::Status Run(KernelRunContext& ctx) override {
-    dnnl::stream& stream = device_->stream;
-    for (Arg& a : inputs_) args_[a.arg] = a.bridge.In(*ctx.inputs[a.index], stream);
-    for (Arg& a : outputs_) args_[a.arg] = a.bridge.Out(*ctx.outputs[a.index]);
-    if (workspace_.index >= 0) {
-      Tensor& t = workspace_.is_input ? *ctx.inputs[workspace_.index] : *ctx.outputs[workspace_.index];
-      args_[DNNL_ARG_WORKSPACE] = onednn::Wrap(t, workspace_.desc, device_->engine);
-    }
-    primitive_.execute(stream, args_);
-    for (Arg& a : outputs_) a.bridge.Finish(*ctx.outputs[a.index], stream);
-    return absl::OkStatus();
-  }
-
- private:
-  struct Arg {
-    int arg;
-    int index;
-    onednn::LayoutBridge bridge;
-  };
-  struct Workspace {
-    bool is_input = false;
-    int index = -1;
-    memory::desc desc;
-  };
-  DeviceContext* device_;
-  std::vector<Arg> inputs_, outputs_;
-  Workspace workspace_;
-  dnnl::primitive primitive_;
-  std::unordered_map<int, memory> args_;
-};
-
 // The workspace tensor must hold exactly what this engine's primitive uses.
 absl::Status CheckWorkspace(const KernelBuildContext& b, const TensorSpec& tensor, const memory::desc& ws) {
   if (WorkspaceTensorBytes(ws) == tensor.shape.num_elements()) return absl::OkStatus();
@@ -187,7 +134,7 @@ absl::Status CheckWorkspace(const KernelBuildContext& b, const TensorSpec& tenso
 absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(LRNOptions o, ReadAttrs(b));
   const Shape& x = b.inputs[0].shape;
-  auto k = std::make_unique<LrnKernel>(b.device);
+  auto k = std::make_unique<onednn::BridgedKernel>(b.device);
   memory::desc ws;
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (LRN forward)"), [&] {
     auto pd = ForwardPd(x, o, ChooseLayout(x, o, b.device->engine), b.device->engine);
@@ -205,7 +152,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
 absl::StatusOr<std::unique_ptr<Kernel>> MakeBackwardKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(LRNOptions o, ReadAttrs(b));
   const Shape& x = b.inputs[1].shape;
-  auto k = std::make_unique<LrnKernel>(b.device);
+  auto k = std::make_unique<onednn::BridgedKernel>(b.device);
   memory::desc ws;
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (LRN backward)"), [&] {
     auto pd = BackwardPd(x, o, ChooseLayout(x, o, b.device->engine), b.device->engine);

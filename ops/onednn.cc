@@ -88,4 +88,35 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakePrimitiveKernel(DeviceContext* devic
   return std::unique_ptr<Kernel>(new PrimitiveKernel(device, std::move(p), std::move(args)));
 }
 
+void BridgedKernel::AddInput(int arg, int index, const memory::desc& plain, const memory::desc& chosen) {
+  inputs_.push_back({arg, index, LayoutBridge(plain, chosen, device_->engine)});
+}
+
+void BridgedKernel::AddOutput(int arg, int index, const memory::desc& plain, const memory::desc& chosen) {
+  outputs_.push_back({arg, index, LayoutBridge(plain, chosen, device_->engine)});
+}
+
+void BridgedKernel::SetWorkspace(bool is_input, int index, const memory::desc& ws) {
+  if (ws.get_size() == 0) return;
+  workspace_ = {is_input, index, ws};
+}
+
+void BridgedKernel::SetPrimitive(dnnl::primitive p, const memory::desc& scratchpad) {
+  primitive_ = std::move(p);
+  if (scratchpad.get_size() > 0) args_[DNNL_ARG_SCRATCHPAD] = memory(scratchpad, device_->engine);
+}
+
+absl::Status BridgedKernel::Run(KernelRunContext& ctx) {
+  dnnl::stream& stream = device_->stream;
+  for (Arg& a : inputs_) args_[a.arg] = a.bridge.In(*ctx.inputs[a.index], stream);
+  for (Arg& a : outputs_) args_[a.arg] = a.bridge.Out(*ctx.outputs[a.index]);
+  if (workspace_.index >= 0) {
+    Tensor& t = workspace_.is_input ? *ctx.inputs[workspace_.index] : *ctx.outputs[workspace_.index];
+    args_[DNNL_ARG_WORKSPACE] = Wrap(t, workspace_.desc, device_->engine);
+  }
+  primitive_.execute(stream, args_);
+  for (Arg& a : outputs_) a.bridge.Finish(*ctx.outputs[a.index], stream);
+  return absl::OkStatus();
+}
+
 }  // namespace strata::onednn

@@ -98,6 +98,42 @@ class PrimitiveKernel : public Kernel {
 absl::StatusOr<std::unique_ptr<Kernel>> MakePrimitiveKernel(DeviceContext* device, dnnl::primitive p,
                                                             std::vector<PrimitiveKernel::Arg> args);
 
+// One primitive whose data arguments each pass through a LayoutBridge (the
+// primitive chose their layouts with format_tag::any); an optional workspace
+// (pooling, LRN) is bound as the bytes it is. Build in a Guard.
+class BridgedKernel : public Kernel {
+ public:
+  explicit BridgedKernel(DeviceContext* device) : device_(device) {}
+
+  // Node input `index` feeds primitive argument `arg`.
+  void AddInput(int arg, int index, const memory::desc& plain, const memory::desc& chosen);
+  // Node output `index` receives primitive argument `arg`.
+  void AddOutput(int arg, int index, const memory::desc& plain, const memory::desc& chosen);
+  // The workspace is node input (`is_input`) or output `index`; none if empty.
+  void SetWorkspace(bool is_input, int index, const memory::desc& ws);
+  // Scratchpad memory is allocated here, once (the primitive's attr must ask
+  // for a user scratchpad).
+  void SetPrimitive(dnnl::primitive p, const memory::desc& scratchpad);
+  absl::Status Run(KernelRunContext& ctx) override;
+
+ private:
+  struct Arg {
+    int arg;
+    int index;
+    LayoutBridge bridge;
+  };
+  struct Workspace {
+    bool is_input = false;
+    int index = -1;
+    memory::desc desc;
+  };
+  DeviceContext* device_;
+  std::vector<Arg> inputs_, outputs_;
+  Workspace workspace_;
+  dnnl::primitive primitive_;
+  std::unordered_map<int, memory> args_;
+};
+
 }  // namespace onednn
 }  // namespace strata
 
