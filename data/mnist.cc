@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -38,9 +39,21 @@ std::string JoinPath(absl::string_view dir, absl::string_view name) {
   return absl::StrCat(dir, "/", name);
 }
 
-// The whole decompressed content; zlib passes a file that is not gzip through
-// unchanged, so plain IDX files work too.
-absl::StatusOr<std::string> ReadDecompressed(const std::string& path) {
+uint32_t BigEndian32(const std::string& bytes, size_t offset) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data()) + offset;
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// How many decompressed bytes are worth reading, given those read so far:
+// once the header is in, its length (anything beyond is an error to report,
+// not data to decompress); before that, the cap.
+using LengthFromHeader = uint64_t (*)(const std::string& bytes);
+
+// The decompressed content, up to the length the header implies (plus one
+// byte, to tell that more follows: *more is then set). zlib passes a file
+// that is not gzip through unchanged, so plain IDX files work too.
+absl::StatusOr<std::string> ReadDecompressed(const std::string& path, LengthFromHeader wanted, bool* more) {
+  *more = false;
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     const int err = errno;
@@ -55,19 +68,30 @@ absl::StatusOr<std::string> ReadDecompressed(const std::string& path) {
     return absl::Status(err != 0 ? absl::ErrnoToStatusCode(err) : absl::StatusCode::kResourceExhausted,
                         absl::StrCat(path, ": cannot open: ", err != 0 ? std::strerror(err) : "out of memory"));
   }
-  gzbuffer(f, 256 * 1024);
-  constexpr unsigned kChunk = 1 << 20;
+  // zlib's buffers and the chunks read are sized for the file, so that a
+  // small file costs little (the buffer is 8 KiB at least, 256 KiB at most).
+  gzbuffer(f, static_cast<unsigned>(std::clamp<off_t>(st.st_size, 8 << 10, 256 << 10)));
+  constexpr uint64_t kChunk = 1 << 20;
   std::string bytes;
   absl::Status status;
   while (true) {
+    const uint64_t limit = wanted(bytes);
+    if (bytes.size() > limit) {
+      *more = true;
+      break;
+    }
     if (bytes.size() >= kMaxDecompressedBytes) {
       status = absl::InvalidArgumentError(absl::StrCat(path, ": decompresses to more than ",
                                                        kMaxDecompressedBytes >> 20, " MiB; not an MNIST file"));
       break;
     }
+    // First just enough for any header, then up to one byte past the length
+    // it implies (to tell that more follows), at most a chunk at a time.
+    const uint64_t want = bytes.empty() ? 4096 : limit - bytes.size() + 1;
+    const unsigned chunk = static_cast<unsigned>(std::clamp<uint64_t>(want, 4096, kChunk));
     const size_t old_size = bytes.size();
-    bytes.resize(old_size + kChunk);
-    const int n = gzread(f, &bytes[old_size], kChunk);
+    bytes.resize(old_size + chunk);
+    const int n = gzread(f, &bytes[old_size], chunk);
     bytes.resize(old_size + (n > 0 ? n : 0));
     int code = Z_OK;
     const char* message = gzerror(f, &code);
@@ -85,9 +109,23 @@ absl::StatusOr<std::string> ReadDecompressed(const std::string& path) {
   return bytes;
 }
 
-uint32_t BigEndian32(const std::string& bytes, size_t offset) {
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data()) + offset;
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+// The file lengths the headers imply; a header that will be rejected asks
+// for nothing more than itself.
+uint64_t ImagesLength(const std::string& bytes) {
+  if (bytes.size() < 16) return kMaxDecompressedBytes;
+  const uint64_t count = BigEndian32(bytes, 4), rows = BigEndian32(bytes, 8), cols = BigEndian32(bytes, 12);
+  if (BigEndian32(bytes, 0) != kImagesMagic || count == 0 || count > kMaxItems || rows == 0 || cols == 0 ||
+      rows > kMaxSide || cols > kMaxSide) {
+    return 16;
+  }
+  return 16 + count * rows * cols;  // below 2^60, as in ReadIdxImages
+}
+
+uint64_t LabelsLength(const std::string& bytes) {
+  if (bytes.size() < 8) return kMaxDecompressedBytes;
+  const uint64_t count = BigEndian32(bytes, 4);
+  if (BigEndian32(bytes, 0) != kLabelsMagic || count == 0 || count > kMaxItems) return 8;
+  return 8 + count;
 }
 
 // Checks the magic and that the file is at least its header long.
@@ -114,10 +152,13 @@ absl::Status CheckCount(const std::string& path, uint64_t count, absl::string_vi
   return absl::OkStatus();
 }
 
-absl::Status CheckLength(const std::string& path, uint64_t actual, uint64_t expected, absl::string_view header) {
-  if (actual == expected) return absl::OkStatus();
-  return absl::DataLossError(absl::StrCat(path, ": ", actual, " bytes, but its header (", header, ") implies ",
-                                          expected, actual < expected ? " (truncated)" : " (trailing bytes)"));
+// `more`: reading stopped after `actual` bytes with more to come.
+absl::Status CheckLength(const std::string& path, uint64_t actual, bool more, uint64_t expected,
+                         absl::string_view header) {
+  if (actual == expected && !more) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(path, ": ", more ? "at least " : "", actual,
+                                          " bytes, but its header (", header, ") implies ", expected,
+                                          actual < expected ? " (truncated)" : " (trailing bytes)"));
 }
 
 // Prefers the compressed name, as distributed; falls back to a decompressed copy.
@@ -149,7 +190,8 @@ std::string ExecutablePath() {
 }  // namespace
 
 absl::StatusOr<Tensor> ReadIdxImages(const std::string& path) {
-  STRATA_ASSIGN_OR_RETURN(std::string bytes, ReadDecompressed(path));
+  bool more = false;
+  STRATA_ASSIGN_OR_RETURN(std::string bytes, ReadDecompressed(path, ImagesLength, &more));
   STRATA_RETURN_IF_ERROR(CheckHeader(path, bytes, kImagesMagic, 16, "images"));
   const uint64_t count = BigEndian32(bytes, 4), rows = BigEndian32(bytes, 8), cols = BigEndian32(bytes, 12);
   STRATA_RETURN_IF_ERROR(CheckCount(path, count, "images"));
@@ -160,7 +202,7 @@ absl::StatusOr<Tensor> ReadIdxImages(const std::string& path) {
   // No overflow: count <= 1e8 and rows * cols <= 2^32 keep this below 2^59.
   const uint64_t pixels = count * rows * cols;
   STRATA_RETURN_IF_ERROR(
-      CheckLength(path, bytes.size(), 16 + pixels, absl::StrCat(count, " images of ", rows, "x", cols)));
+      CheckLength(path, bytes.size(), more, 16 + pixels, absl::StrCat(count, " images of ", rows, "x", cols)));
 
   float scale[256];
   for (int v = 0; v < 256; ++v) scale[v] = static_cast<float>(v) / 255.0f;
@@ -173,11 +215,12 @@ absl::StatusOr<Tensor> ReadIdxImages(const std::string& path) {
 }
 
 absl::StatusOr<Tensor> ReadIdxLabels(const std::string& path, int num_classes) {
-  STRATA_ASSIGN_OR_RETURN(std::string bytes, ReadDecompressed(path));
+  bool more = false;
+  STRATA_ASSIGN_OR_RETURN(std::string bytes, ReadDecompressed(path, LabelsLength, &more));
   STRATA_RETURN_IF_ERROR(CheckHeader(path, bytes, kLabelsMagic, 8, "labels"));
   const uint64_t count = BigEndian32(bytes, 4);
   STRATA_RETURN_IF_ERROR(CheckCount(path, count, "labels"));
-  STRATA_RETURN_IF_ERROR(CheckLength(path, bytes.size(), 8 + count, absl::StrCat(count, " labels")));
+  STRATA_RETURN_IF_ERROR(CheckLength(path, bytes.size(), more, 8 + count, absl::StrCat(count, " labels")));
 
   Tensor labels(DType::kInt32, Shape{static_cast<int64_t>(count)});
   const auto* src = reinterpret_cast<const unsigned char*>(bytes.data()) + 8;

@@ -1,11 +1,27 @@
 #include "graph/graph.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "graph/status_macros.h"
 
 namespace strata {
+namespace {
+
+// Every dimension positive and elements * element size within int64.
+bool ValidByteSize(const TensorSpec& spec) {
+  int64_t bytes = SizeOf(spec.dtype);
+  if (bytes <= 0) return false;
+  for (int64_t d : spec.shape.dims()) {
+    if (d <= 0 || bytes > std::numeric_limits<int64_t>::max() / d) return false;
+    bytes *= d;
+  }
+  return true;
+}
+
+}  // namespace
 
 const TensorSpec& Output::spec() const { return node->output_spec(index); }
 
@@ -95,6 +111,9 @@ absl::StatusOr<Node*> Graph::AddNodeInternal(const OpDef& def, std::string name,
   if (def.num_inputs < 0 && inputs.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": expects at least one input"));
   }
+  for (const Node* c : control_inputs) {
+    if (c == nullptr) return absl::InvalidArgumentError(absl::StrCat(where, ": a control input is null"));
+  }
   for (const Output& in : inputs) {
     if (in.index < 0 || in.index >= in.node->num_outputs()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": input ", in.node->name(), ":", in.index,
@@ -128,8 +147,15 @@ absl::StatusOr<Node*> Graph::AddNodeInternal(const OpDef& def, std::string name,
   InferenceContext ctx(*node, std::move(in_specs), def.num_outputs);
   if (def.shape_fn) STRATA_RETURN_IF_ERROR(def.shape_fn(ctx));
   for (int i = 0; i < def.num_outputs; ++i) {
-    if (ctx.outputs()[i].dtype == DType::kInvalid) {
+    const TensorSpec& spec = ctx.outputs()[i];
+    if (spec.dtype == DType::kInvalid) {
       return absl::InternalError(absl::StrCat(where, ": shape function left output ", i, " unset"));
+    }
+    // A Session allocates every output with its inferred spec, so a size that
+    // cannot be represented is refused here, while nothing is allocated.
+    if (!ValidByteSize(spec)) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": output ", i, " ", spec.ToString(),
+                                                     " has a dimension <= 0 or a byte size that overflows int64"));
     }
   }
   node->outputs_ = ctx.outputs();

@@ -70,6 +70,11 @@ void RegisterStateOps(OpRegistry& r) {
             .Attr("trainable", true)
             .Shape([](InferenceContext& c) -> absl::Status {
               STRATA_RETURN_IF_ERROR(SpecFromAttrs(c));
+              // Initializers and optimizers work in float32 only; a loaded
+              // GraphDef must not declare anything else.
+              if (c.outputs()[0].dtype != DType::kFloat32) {
+                return c.Error(absl::StrCat("variables are float32, not ", DTypeName(c.outputs()[0].dtype)));
+              }
               STRATA_ASSIGN_OR_RETURN(std::string init, c.Attr<std::string>("initializer"));
               for (const char* k : {"zeros", "constant", "uniform", "normal", "glorot_uniform", "he_normal"}) {
                 if (init == k) return absl::OkStatus();

@@ -1,11 +1,15 @@
 #include "serialization/checkpoint.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -44,6 +48,46 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Removes `<path>.tmp.<pid>` files left by writers that were killed before
+// they could clean up: regular files only, and only when no process `pid`
+// exists (kill(pid, 0) fails with ESRCH). A live process, even an unrelated
+// one that reused the pid, keeps its file. Best effort: errors are ignored.
+// A writer in another pid namespace (another container sharing the
+// directory) looks dead; removing its temporary file only makes its rename
+// fail, so its save fails cleanly and the previous file is never damaged.
+void RemoveStaleTemporaries(const std::string& path) {
+  const std::string dir = DirName(path);
+  const std::string prefix = BaseName(path) + ".tmp.";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  const pid_t self = ::getpid();
+  std::vector<std::string> stale;
+  while (const dirent* e = ::readdir(d)) {
+    const absl::string_view name(e->d_name);
+    if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix) continue;
+    const absl::string_view digits = name.substr(prefix.size());
+    if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    pid_t pid = 0;
+    for (char c : digits) pid = pid * 10 + (c - '0');
+    if (pid <= 0 || pid == self) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge (EPERM)
+    stale.emplace_back(name);
+  }
+  ::closedir(d);
+  for (const std::string& name : stale) {
+    const std::string full = dir == "/" ? "/" + name : absl::StrCat(dir, "/", name);
+    struct stat st;
+    if (::lstat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(full.c_str());
+  }
+}
+
 // A file written under a temporary name and renamed over its destination
 // only by Commit; destroyed uncommitted, it removes what it created.
 class AtomicWriter {
@@ -59,6 +103,7 @@ class AtomicWriter {
   }
 
   absl::Status Open() {
+    RemoveStaleTemporaries(path_);
     // O_NOFOLLOW: never write through a link planted at the temporary name.
     fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd_ < 0) return Error(absl::StrCat("cannot create temporary file ", tmp_));
@@ -266,6 +311,11 @@ absl::StatusOr<Checkpoint> LoadCheckpoint(const std::string& path) {
     return corrupt("footer places the index at offset ", index_offset, " length ", index_length,
                    ", which does not end at the footer (offset ", index_end, ")");
   }
+  // Protobuf parses at most 2 GiB, so a longer index (a sparse file, or a
+  // footer pointing at the start of a huge one) is refused unallocated.
+  if (index_length > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+    return corrupt("index of ", index_length, " bytes is over the 2 GiB a protobuf index can have");
+  }
   std::string index_bytes(index_length, '\0');
   STRATA_RETURN_IF_ERROR(r.Read(index_offset, index_length, index_bytes.data()));
   const uint32_t computed = Crc32c(index_bytes.data(), index_bytes.size());
@@ -298,6 +348,23 @@ absl::StatusOr<Checkpoint> LoadCheckpoint(const std::string& path) {
                      " lie outside the data section [", kHeaderSize, ", ", index_offset, ")");
     }
     entries.push_back({&e, *std::move(spec)});
+  }
+  // Tensors may not share bytes: a writer never does that, and without the
+  // check a small file could list one large region under a million names
+  // and make the loader allocate a million copies.
+  std::vector<const CheckedEntry*> by_offset;
+  by_offset.reserve(entries.size());
+  for (const CheckedEntry& c : entries) by_offset.push_back(&c);
+  std::sort(by_offset.begin(), by_offset.end(), [](const CheckedEntry* a, const CheckedEntry* b) {
+    return a->entry->offset() < b->entry->offset();
+  });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    const proto::TensorEntry& prev = *by_offset[i - 1]->entry;
+    const proto::TensorEntry& next = *by_offset[i]->entry;
+    if (next.offset() < prev.offset() + prev.length()) {  // no overflow: both lie within the file
+      return corrupt("tensor '", next.name(), "': bytes at offset ", next.offset(), " length ", next.length(),
+                     " overlap tensor '", prev.name(), "' at offset ", prev.offset(), " length ", prev.length());
+    }
   }
 
   Checkpoint ckpt;

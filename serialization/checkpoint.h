@@ -35,12 +35,17 @@ struct Checkpoint {
 // Writes path + ".tmp.<pid>", fsyncs it, renames it over `path` and fsyncs
 // the directory, so a crash or error at any point leaves a previous file at
 // `path` intact. On failure the temporary file is removed; the Status names
-// the file and the system error. Every tensor must be valid.
+// the file and the system error. Every tensor must be valid. A process killed
+// mid-save leaves its temporary file behind: the next save (or
+// WriteFileAtomically) to the same path removes `<path>.tmp.<pid>` files
+// whose process no longer exists.
 absl::Status SaveCheckpoint(const std::string& path, const std::map<std::string, Tensor>& tensors,
                             const std::map<std::string, std::string>& metadata = {});
 
 // Reads and checks a whole checkpoint: sizes, magics, version, offsets, the
-// index CRC, every entry's dtype and shape, and every tensor's CRC. Errors
+// index CRC, every entry's dtype and shape, that no two tensors share bytes
+// (so that memory used is bounded by the file size), and every tensor's CRC.
+// Nothing is allocated from a size before it is checked. Errors
 // name the file and the tensor: NotFound (no such file), DataLoss (corrupt
 // or truncated), InvalidArgument (a newer format version).
 absl::StatusOr<Checkpoint> LoadCheckpoint(const std::string& path);

@@ -22,17 +22,35 @@ inline constexpr int32_t kGraphDefVersion = 1;
 // inputs as "node:index".
 proto::GraphDef ToGraphDef(const Graph& graph);
 
+// What a GraphDef may ask for: a graph file is untrusted input, and every
+// limit is checked before the memory it guards is allocated. Exceeding one is
+// ResourceExhausted naming the node and the limit; a size that overflows
+// int64 is InvalidArgument whatever the limits.
+struct GraphLimits {
+  int64_t max_nodes = 1'000'000;
+  // Per tensor: every inferred output of every node (what a Session would
+  // allocate for it) and every tensor attribute (Const values).
+  int64_t max_tensor_bytes = int64_t{4} << 30;
+  // All tensor attributes of the GraphDef together.
+  int64_t max_total_const_bytes = int64_t{4} << 30;
+};
+
 // Adds the nodes of `def` to `out` (normally empty) under their exact names,
 // looking ops up in ops::Registry(). Every input and control input must name
-// a node defined earlier (in `def` or already in `out`). Errors name the node;
-// an unknown op is NotFound listing the known ops. On error `out` may hold
-// the nodes added before the failing one.
-absl::Status FromGraphDef(const proto::GraphDef& def, Graph* out);
+// a node defined earlier (in `def` or already in `out`): a cycle is therefore
+// always an error. Inputs are "node:index" or a bare "node" (output 0).
+// Errors name the node; an unknown op is NotFound listing the known ops. On
+// error `out` may hold the nodes added before the failing one (and, when the
+// failing node exceeded a size limit, that node too, with the error recorded
+// in out->status() so that no Session runs it).
+absl::Status FromGraphDef(const proto::GraphDef& def, Graph* out, const GraphLimits& limits = GraphLimits());
 
 // A binary GraphDef file, written atomically like checkpoints. Errors name
-// the file; a missing file is NotFound, an unparsable one DataLoss.
+// the file; a missing file is NotFound, an unparsable one DataLoss, one that
+// is not a regular file FailedPrecondition.
 absl::Status SaveGraph(const Graph& graph, const std::string& path);
-absl::StatusOr<std::unique_ptr<Graph>> LoadGraph(const std::string& path);
+absl::StatusOr<std::unique_ptr<Graph>> LoadGraph(const std::string& path,
+                                                 const GraphLimits& limits = GraphLimits());
 
 // Tensor <-> TensorProto (raw little-endian data).
 void TensorToProto(const Tensor& tensor, proto::TensorProto* out);
