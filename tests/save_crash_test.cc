@@ -334,7 +334,8 @@ TEST(SaveCrash, ReadOnlyMountKeepsThePreviousCheckpoint) {
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status)) << "child died: " << status;
-  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "no private read-only mount here: " << text;
+  // 77: the machine could not give the child a private read-only mount (CI
+  // and development machines run as root and can): a failure, not a skip.
   EXPECT_EQ(WEXITSTATUS(status), 0) << text;
   std::cout << "read-only save: " << text << "\n";
 }
