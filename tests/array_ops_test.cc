@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -22,14 +24,7 @@ namespace {
 using autodiff::CheckGradients;
 using autodiff::RandomTensor;
 
-absl::StatusOr<std::vector<Tensor>> RunGraph(const Graph& g, const runtime::Feeds& feeds,
-                                             const std::vector<Output>& fetches, bool reference = false) {
-  runtime::SessionOptions options;
-  options.reference_float64 = reference;
-  auto session = runtime::Session::Create(g, options);
-  if (!session.ok()) return session.status();
-  return (*session)->Run(feeds, fetches);
-}
+using test::RunGraph;
 
 TEST(ArrayOps, ReshapeShapesAndValues) {
   Graph g;

@@ -2,6 +2,8 @@
 // every gradient against the numerical checker.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include "autodiff/gradient_checker.h"
 #include "ops/math.h"
 #include "ops/state.h"
@@ -81,14 +83,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const testing::TestParamInfo<GradCase>& info) { return std::string(info.param.name); });
 
 
-absl::StatusOr<std::vector<Tensor>> RunGraph(const Graph& g, const runtime::Feeds& feeds,
-                                             const std::vector<Output>& fetches, bool reference = false) {
-  runtime::SessionOptions options;
-  options.reference_float64 = reference;
-  auto session = runtime::Session::Create(g, options);
-  if (!session.ok()) return session.status();
-  return (*session)->Run(feeds, fetches);
-}
+using test::RunGraph;
 
 // A stored [rows, cols] row-major matrix, transposed.
 Tensor Transposed(const Tensor& t) {

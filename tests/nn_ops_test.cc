@@ -3,6 +3,8 @@
 // the numerical checker, and the errors a user can run into.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 
 #include "autodiff/gradient_checker.h"
@@ -20,14 +22,7 @@ using autodiff::CheckGradients;
 using autodiff::DistinctTensor;
 using autodiff::RandomTensor;
 
-absl::StatusOr<std::vector<Tensor>> RunGraph(const Graph& g, const runtime::Feeds& feeds,
-                                             const std::vector<Output>& fetches, bool reference = false) {
-  runtime::SessionOptions options;
-  options.reference_float64 = reference;
-  auto session = runtime::Session::Create(g, options);
-  if (!session.ok()) return session.status();
-  return (*session)->Run(feeds, fetches);
-}
+using test::RunGraph;
 
 // Values at least 0.05 away from 0, where ReLU is differentiable.
 Tensor AwayFromZero(const Shape& shape, uint64_t seed) {
