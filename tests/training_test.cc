@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "data/mnist.h"
 #include "metrics/event_writer.h"
@@ -211,6 +212,90 @@ TEST(Training, NanGuardNamesTheStepAndTheNode) {
   const std::string message(result.status().message());
   EXPECT_NE(message.find("at step "), std::string::npos) << message;
   EXPECT_NE(message.find("of its forward pass is in "), std::string::npos) << message;
+}
+
+// Fake CIFAR-10 binary files (1 label byte + 3072 pixel bytes a record):
+// data_batch_1..5 with `per_file` records each and test_batch with `test`.
+void WriteFakeCifar(const std::string& dir, int per_file, int test) {
+  fs::create_directories(dir);
+  auto records = [](int first, int count) {
+    std::string s;
+    for (int id = first; id < first + count; ++id) {
+      std::string r(3073, '\0');
+      r[0] = static_cast<char>(id % 10);
+      for (int p = 0; p < 3072; ++p) r[1 + p] = static_cast<char>((id * 37 + p * (id % 10 + 1)) % 256);
+      s += r;
+    }
+    return s;
+  };
+  for (int b = 0; b < 5; ++b) {
+    std::ofstream(absl::StrCat(dir, "/data_batch_", b + 1, ".bin"), std::ios::binary)
+        << records(b * per_file, per_file);
+  }
+  std::ofstream(dir + "/test_batch.bin", std::ios::binary) << records(1000, test);
+}
+
+training::TrainConfig SmallCifar(const std::string& name) {
+  training::TrainConfig c = Small(name);
+  c.model = "cifar_resnet20";
+  c.data_dir.clear();
+  c.cifar10_dir = fs::path(c.checkpoint).parent_path().string() + "/cifar";
+  WriteFakeCifar(c.cifar10_dir, 4, 8);
+  c.augment = "cifar";
+  c.batch_size = 8;
+  c.max_train_examples = 16;  // 2 steps of 8 per epoch
+  c.learning_rate = 0.01;
+  return c;
+}
+
+TEST(Training, CifarWithAugmentationResumesExactlyAndEvaluates) {
+  training::TrainConfig c = SmallCifar("cifar_augment");
+  ExpectResumeIsExact(c);
+  auto ckpt = serialization::LoadCheckpoint(c.checkpoint);
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status();
+  EXPECT_EQ(ckpt->metadata.at("data"), "cifar10");
+  EXPECT_EQ(ckpt->metadata.at("augment"), "cifar");
+  // The data choice comes back from the checkpoint (the MNIST folder passed
+  // here holds no CIFAR files: the recorded folder is read).
+  auto eval = training::EvaluateCheckpoint(c.checkpoint, "", data::DefaultMnistDir(), 4);
+  ASSERT_TRUE(eval.ok()) << eval.status();
+  EXPECT_EQ(eval->total, 8);
+  auto again = training::EvaluateCheckpoint(c.checkpoint, "", c.cifar10_dir, 8);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->correct, eval->correct);
+}
+
+TEST(Training, AugmentationChangesTrainingAndResumeRefusesAnotherValue) {
+  training::TrainConfig c = SmallCifar("cifar_mismatch");
+  c.epochs = 1;
+  training::TrainConfig plain = c;
+  plain.augment = "none";
+  plain.checkpoint = c.checkpoint + ".plain";
+  const training::TrainResult without = MustTrain(plain);
+  const training::TrainResult with = MustTrain(c);
+  ASSERT_EQ(with.epochs.size(), 1u);
+  ASSERT_EQ(without.epochs.size(), 1u);
+  EXPECT_NE(with.epochs[0].mean_loss, without.epochs[0].mean_loss);
+  c.epochs = 2;
+  c.augment = "none";
+  c.resume = true;
+  std::ostringstream log;
+  auto result = training::Train(c, log);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(std::string(result.status().message()).find("augment 'cifar'"), std::string::npos)
+      << result.status();
+}
+
+TEST(Training, CifarNeedsA3x32x32Model) {
+  training::TrainConfig c = SmallCifar("cifar_lenet");
+  c.model = "lenet5";
+  c.augment = "none";
+  std::ostringstream log;
+  auto result = training::Train(c, log);
+  ASSERT_FALSE(result.ok());
+  const std::string message(result.status().message());
+  EXPECT_NE(message.find("1x28x28"), std::string::npos) << message;
+  EXPECT_NE(message.find("3x32x32"), std::string::npos) << message;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -26,9 +27,13 @@ ABSL_FLAG(std::string, model, "lenet5",
           "googlenet, resnet18/34/50/101/152, cifar_resnet20/32/44/56/110, cifar_plain20/32/44/56/110.");
 ABSL_FLAG(std::string, data, "",
           "train: 'synthetic' for generated images of the model's input size (256 to train on, 64 to test "
-          "on), or a directory with the MNIST IDX files (train-*/test-*, gzip or plain). Default: the MNIST "
+          "on), 'cifar10:DIR' for the CIFAR-10 binary files in DIR (models with 3x32x32 input), or a directory with the MNIST IDX files (train-*/test-*, gzip or plain). Default: the MNIST "
           "digits bundled with Strata, which only lenet5 takes. eval: the MNIST directory (a checkpoint "
-          "trained on synthetic data regenerates its own test split).");
+          "trained on synthetic data regenerates its own test split; one trained on CIFAR-10 reads "
+          "cifar10:DIR, else the folder it was trained from).");
+ABSL_FLAG(std::string, augment, "none",
+          "train: 'cifar' augments every training batch (pad 4, random 32x32 crop, flip half the time), "
+          "deterministically in (seed, epoch, batch); 'none' does not. Evaluation never augments.");
 ABSL_FLAG(int64_t, image_size, 0,
           "train/summary: input height = width (0: the model's own, e.g. 227 for alexnet, 224 for VGG, "
           "GoogLeNet and ResNet, 32 for the CIFAR nets).");
@@ -85,20 +90,21 @@ constexpr char kUsage[] = R"(train, evaluate, inspect and summarise Strata model
 
 Usage:
   strata train   [--model=lenet5] [--epochs=10] [--batch=64] [--lr=0.05] [--momentum=0.9]
-                 [--weight_decay=5e-4] [--lr_decay_epochs=8] [--seed=1] [--data=DIR|synthetic]
+                 [--weight_decay=5e-4] [--lr_decay_epochs=8] [--seed=1] [--data=DIR|synthetic|cifar10:DIR]
                  [--checkpoint=checkpoints/<model>.ckpt] [model options]
                  [--optimizer=sgd|adam|adamw|rmsprop|adagrad] [--schedule=SPEC]
                  [--clip_norm=X] [--validation=N] [--log_dir=DIR] [--checkpoint_every=N]
-                 [--keep=K] [--resume] [--nan_guard]
+                 [--keep=K] [--resume] [--nan_guard] [--augment=none|cifar]
       Trains with mini-batch SGD by default (the learning rate is divided by 10 at the
       start of each --lr_decay_epochs epoch), prints a line per epoch (loss, test
       accuracy, time) and writes a checkpoint after every epoch (and every
       --checkpoint_every steps); --resume continues one bit-exactly. Data: MNIST (lenet5's default)
       or, with --data=synthetic, generated images of the model's input size, which
       every other model needs: strata train --model=resnet18 --data=synthetic --batch=16
-  strata eval    [--checkpoint=PATH] [--data=DIR] [--model=NAME]
+      CIFAR-10 for the 3x32x32 nets: --model=cifar_resnet20 --data=cifar10:DIR --augment=cifar
+  strata eval    [--checkpoint=PATH] [--data=DIR|cifar10:DIR] [--model=NAME]
       Prints the test accuracy of a checkpoint: the model, its options and its data
-      (MNIST or synthetic) are read from it.
+      (MNIST, CIFAR-10 or synthetic) are read from it.
   strata inspect [--checkpoint=PATH]
       Lists a checkpoint's metadata and tensors: name, dtype, shape, CRC32C and sum.
   strata summary --model=NAME [model options]
@@ -135,6 +141,7 @@ std::string UserPath(const std::string& path) {
 
 std::string DataDir() {
   std::string dir = absl::GetFlag(FLAGS_data);
+  if (absl::StartsWith(dir, "cifar10:")) return UserPath(dir.substr(8));
   return dir.empty() ? data::DefaultMnistDir() : UserPath(dir);
 }
 
@@ -165,7 +172,12 @@ int RunTrain() {
   c.model = absl::GetFlag(FLAGS_model);
   c.model_config = ModelOptions(10);
   c.synthetic_data = absl::GetFlag(FLAGS_data) == "synthetic";
-  if (!c.synthetic_data) c.data_dir = DataDir();
+  if (absl::StartsWith(absl::GetFlag(FLAGS_data), "cifar10:")) {
+    c.cifar10_dir = DataDir();
+  } else if (!c.synthetic_data) {
+    c.data_dir = DataDir();
+  }
+  c.augment = absl::GetFlag(FLAGS_augment);
   c.epochs = absl::GetFlag(FLAGS_epochs);
   c.batch_size = absl::GetFlag(FLAGS_batch);
   c.learning_rate = absl::GetFlag(FLAGS_lr);

@@ -15,7 +15,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "data/augment.h"
 #include "data/batcher.h"
+#include "data/cifar.h"
 #include "data/synthetic.h"
 #include "graph/status_macros.h"
 #include "metrics/csv_writer.h"
@@ -43,12 +45,36 @@ absl::StatusOr<data::Dataset> LoadSplit(const std::string& dir, absl::string_vie
 
 std::string VolumeText(const Shape& s) { return absl::StrJoin(s.dims(), "x"); }
 
-// The data a model can be trained on: MNIST for 1x28x28 inputs, synthetic
-// images of the model's input shape for any (square) input.
-absl::Status CheckData(const std::string& model, const Shape& input, bool synthetic) {
+// CIFAR-10 scaled to [0,1], then normalised per channel.
+absl::StatusOr<data::Dataset> LoadCifarSplit(const std::string& dir, absl::string_view split) {
+  STRATA_ASSIGN_OR_RETURN(data::Dataset ds, data::LoadCifar10(dir, split));
+  const int64_t plane = data::kCifarSide * data::kCifarSide;
+  float* x = ds.images.data<float>();
+  for (int64_t n = 0; n < ds.size(); ++n) {
+    for (int64_t c = 0; c < data::kCifarChannels; ++c) {
+      float* p = x + (n * data::kCifarChannels + c) * plane;
+      for (int64_t k = 0; k < plane; ++k) p[k] = (p[k] - data::kCifar10Mean[c]) / data::kCifar10Std[c];
+    }
+  }
+  return ds;
+}
+
+// The data a model can be trained on: MNIST for 1x28x28 inputs, CIFAR-10 for
+// 3x32x32 inputs, synthetic images of the model's input shape for any
+// (square) input.
+absl::Status CheckData(const std::string& model, const Shape& input, bool synthetic, bool cifar10 = false) {
   if (input.rank() != 3 || input[1] != input[2]) {
     return absl::InvalidArgumentError(
         absl::StrCat(model, " takes ", VolumeText(input), " inputs: only square CxHxW images are supported"));
+  }
+  if (cifar10) {
+    if (input != Shape({3, 32, 32})) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          model, " needs ", VolumeText(input),
+          " images, not CIFAR-10's 3x32x32: CIFAR-10 is for models with 3x32x32 input (cifar_resnet*, "
+          "cifar_plain*); use --data=synthetic for this one"));
+    }
+    return absl::OkStatus();
   }
   if (!synthetic && input != Shape({1, 28, 28})) {
     return absl::InvalidArgumentError(absl::StrCat(model, " needs ", VolumeText(input),
@@ -332,7 +358,25 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
   zoo::ModelConfig model_config = config.model_config;
   model_config.batch_size = config.batch_size;
   STRATA_ASSIGN_OR_RETURN(const Shape input, ModelInputShape(config.model, model_config));
-  STRATA_RETURN_IF_ERROR(CheckData(config.model, input, config.synthetic_data));
+  const bool cifar10 = !config.cifar10_dir.empty();
+  if (cifar10 && config.synthetic_data) {
+    return absl::InvalidArgumentError("choose one of synthetic data and CIFAR-10, not both");
+  }
+  STRATA_RETURN_IF_ERROR(CheckData(config.model, input, config.synthetic_data, cifar10));
+  if (config.augment != "none" && config.augment != "cifar") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--augment='", config.augment, "': expected none or cifar"));
+  }
+  const bool augment = config.augment == "cifar";
+  const data::Augmenter augmenter = data::Augmenter::Cifar(config.seed);
+  if (augment) {
+    const Shape batch_shape({config.batch_size, input[0], input[1], input[2]});
+    absl::StatusOr<Shape> augmented = augmenter.OutputShape(batch_shape);
+    if (!augmented.ok() || *augmented != batch_shape) {
+      return absl::InvalidArgumentError(absl::StrCat("--augment=cifar crops 32x32 images: ", config.model,
+                                                     " takes ", VolumeText(input), " inputs"));
+    }
+  }
   STRATA_ASSIGN_OR_RETURN(const optim::OptimizerConfig optimizer, MakeOptimizer(config));
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<optim::Schedule> schedule, MakeSchedule(config));
   if (IsPlateau(*schedule) && config.validation == 0) {
@@ -347,6 +391,9 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
     }
     train_full = SyntheticSplit(input, config.synthetic_train, model_config.num_classes, config.seed);
     test = SyntheticSplit(input, config.synthetic_test, model_config.num_classes, config.seed + 1);
+  } else if (cifar10) {
+    STRATA_ASSIGN_OR_RETURN(train_full, LoadCifarSplit(config.cifar10_dir, "train"));
+    STRATA_ASSIGN_OR_RETURN(test, LoadCifarSplit(config.cifar10_dir, "test"));
   } else {
     STRATA_ASSIGN_OR_RETURN(train_full, LoadSplit(config.data_dir, "train"));
     STRATA_ASSIGN_OR_RETURN(test, LoadSplit(config.data_dir, "test"));
@@ -398,7 +445,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
       {"batch_size", absl::StrCat(config.batch_size)},
       {"train_examples", absl::StrCat(train.size())},
       {"validation", absl::StrCat(config.validation)},
-      {"data", config.synthetic_data ? "synthetic" : "mnist"}};
+      {"data", config.synthetic_data ? "synthetic" : cifar10 ? "cifar10" : "mnist"},
+      {"augment", config.augment}};
 
   int64_t step = 0;
   int first_epoch = 1;
@@ -409,6 +457,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
     const auto& meta = ckpt.metadata;
     for (const auto& [key, value] : run_identity) {
       auto it = meta.find(key);
+      if (it == meta.end() && key == "augment" && value == "none") continue;  // written before --augment
       if (it == meta.end() || it->second != value) {
         return absl::FailedPreconditionError(absl::StrCat(
             "cannot resume from ", config.checkpoint, ": it was written with ", key, " ",
@@ -464,7 +513,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
   log << absl::StrFormat("model %s: %d parameters; %d training and %d test examples (%s %s, %d classes); "
                          "batch %d, lr %g, momentum %g, weight decay %g\n",
                          config.model, parameters, train.size(), test.size(),
-                         config.synthetic_data ? "synthetic" : "MNIST", VolumeText(input),
+                         config.synthetic_data ? "synthetic" : cifar10 ? "CIFAR-10" : "MNIST", VolumeText(input),
                          model_config.num_classes, config.batch_size, config.learning_rate, config.momentum,
                          config.weight_decay);
   if (optimizer.kind != optim::OptimizerKind::kSGD || !config.schedule.empty() || config.validation > 0) {
@@ -492,10 +541,12 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
       m["synthetic_test"] = absl::StrCat(config.synthetic_test);
       m["synthetic_seed"] = absl::StrCat(config.seed + 1);
     }
+    if (cifar10) m["cifar10_dir"] = std::filesystem::absolute(config.cifar10_dir).string();
     return m;
   };
 
   Tensor images(model.images.spec()), labels(model.labels.spec());
+  Tensor augmented(model.images.spec());  // fed instead of images when augmenting
   TrainResult result;
   result.parameters = parameters;
   STRATA_ASSIGN_OR_RETURN(double learning_rate, optim::GetLearningRate(store));
@@ -516,11 +567,12 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
     auto window_start = Clock::now();
     for (int64_t i = begin; i < steps; ++i) {
       batcher.Batch(i, &images, &labels);
+      if (augment) augmenter.Apply(images, epoch, i, &augmented);
       RunOptions run;
       run.training = true;
       run.step = step;
       run.seed = config.seed;
-      const runtime::Feeds feeds = {{model.images, images}, {model.labels, labels}};
+      const runtime::Feeds feeds = {{model.images, augment ? augmented : images}, {model.labels, labels}};
       std::map<std::string, Tensor> before;
       if (config.nan_guard) before = serialization::SnapshotVariables(store);
       STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> out, session->Run(feeds, {model.loss}, {train_step.step}, run));
@@ -627,8 +679,9 @@ absl::StatusOr<EvalResult> EvaluateCheckpoint(const std::string& checkpoint, abs
   config.aux_classifiers = MetaBool(meta, "aux_classifiers");
   config.resnet_v1_5 = MetaBool(meta, "resnet_v1_5");
   const bool synthetic = meta.count("data") && meta.at("data") == "synthetic";
+  const bool cifar10 = meta.count("data") && meta.at("data") == "cifar10";
   STRATA_ASSIGN_OR_RETURN(const Shape input, ModelInputShape(model_name, config));
-  STRATA_RETURN_IF_ERROR(CheckData(model_name, input, synthetic));
+  STRATA_RETURN_IF_ERROR(CheckData(model_name, input, synthetic, cifar10));
   data::Dataset test;
   if (synthetic) {
     const int64_t n = MetaInt(meta, "synthetic_test", 0);
@@ -639,6 +692,16 @@ absl::StatusOr<EvalResult> EvaluateCheckpoint(const std::string& checkpoint, abs
                        "test split (synthetic_test, synthetic_seed)"));
     }
     test = SyntheticSplit(input, n, config.num_classes, static_cast<uint64_t>(seed));
+  } else if (cifar10) {
+    absl::StatusOr<data::Dataset> loaded = LoadCifarSplit(data_dir, "test");
+    auto recorded = meta.find("cifar10_dir");
+    if (!loaded.ok() && recorded != meta.end()) loaded = LoadCifarSplit(recorded->second, "test");
+    if (!loaded.ok()) {
+      return absl::Status(loaded.status().code(),
+                          absl::StrCat("checkpoint ", checkpoint, " was trained on CIFAR-10: ",
+                                       loaded.status().message(), " (pass --data=cifar10:DIR)"));
+    }
+    test = *std::move(loaded);
   } else {
     STRATA_ASSIGN_OR_RETURN(test, LoadSplit(data_dir, "test"));
   }

@@ -29,6 +29,16 @@ struct TrainConfig {
   // normalised (it is centred already). Models whose input is not MNIST's
   // 1x28x28 need it.
   bool synthetic_data = false;
+  // Instead of MNIST: the CIFAR-10 binary files (data/cifar.h) in this
+  // folder, normalised per channel with kCifar10Mean/Std; for models whose
+  // input is 3x32x32 (cifar_resnet*, cifar_plain*). Non-empty: used.
+  std::string cifar10_dir;
+  // "none" or "cifar": each training batch goes through
+  // data::Augmenter::Cifar(seed).Apply(batch, epoch, batch index) (pad 4,
+  // random 32x32 crop, flip half the time) before it is fed; deterministic in
+  // (seed, epoch, batch index), so resume stays exact. Evaluation never
+  // augments. Recorded in the checkpoint; a resume must use the same value.
+  std::string augment = "none";
   int64_t synthetic_train = 256;
   int64_t synthetic_test = 64;
   int epochs = 10;
@@ -123,7 +133,8 @@ absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const data::Dataset
 // groups, auxiliary classifiers, ResNet variant) are read from the
 // checkpoint's metadata; `model` is used only when it names none. Synthetic
 // data is regenerated from the recorded size and seed; for MNIST `data_dir`
-// holds the IDX files.
+// holds the IDX files; for CIFAR-10 `data_dir` holds test_batch.bin, or, when
+// it does not, the folder recorded at training is read.
 absl::StatusOr<EvalResult> EvaluateCheckpoint(const std::string& checkpoint, absl::string_view model,
                                               const std::string& data_dir, int64_t batch_size);
 
