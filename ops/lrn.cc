@@ -105,9 +105,6 @@ memory::format_tag ChooseLayout(const Shape& x, const LRNOptions& o, const dnnl:
   return tag::nchw;
 }
 
-// The bytes output 1 holds: the forward primitive's workspace, or one unused
-// byte when its implementation keeps none (tensors cannot be empty).
-int64_t WorkspaceTensorBytes(const memory::desc& ws) { return std::max<int64_t>(1, ws.get_size()); }
 
 // Shape inference runs before any Session exists, so it asks a CPU engine of
 // its own; kernels check that their engine agrees.
@@ -115,7 +112,7 @@ absl::StatusOr<int64_t> WorkspaceBytes(const InferenceContext& c, const Shape& x
   int64_t bytes = 0;
   absl::Status s = onednn::Guard("LRN workspace", [&] {
     static const dnnl::engine* engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
-    bytes = WorkspaceTensorBytes(ForwardPd(x, o, ChooseLayout(x, o, *engine), *engine).workspace_desc());
+    bytes = onednn::WorkspaceTensorBytes(ForwardPd(x, o, ChooseLayout(x, o, *engine), *engine).workspace_desc());
   });
   if (!s.ok()) return c.Error(s.message());
   return bytes;
@@ -124,12 +121,6 @@ absl::StatusOr<int64_t> WorkspaceBytes(const InferenceContext& c, const Shape& x
 // ---------------------------------------------------------------------------
 // oneDNN kernels.
 
-// The workspace tensor must hold exactly what this engine's primitive uses.
-absl::Status CheckWorkspace(const KernelBuildContext& b, const TensorSpec& tensor, const memory::desc& ws) {
-  if (WorkspaceTensorBytes(ws) == tensor.shape.num_elements()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(b.node.Describe(), ": the workspace holds ", tensor.shape.num_elements(),
-                                          " bytes but the oneDNN primitive uses ", ws.get_size()));
-}
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(LRNOptions o, ReadAttrs(b));
@@ -144,7 +135,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
     k->SetWorkspace(/*is_input=*/false, 1, ws);
     k->SetPrimitive(dnnl::lrn_forward(pd), pd.scratchpad_desc());
   }));
-  STRATA_RETURN_IF_ERROR(CheckWorkspace(b, b.outputs[1], ws));
+  STRATA_RETURN_IF_ERROR(onednn::CheckWorkspace(b, b.outputs[1], ws));
   return std::unique_ptr<Kernel>(std::move(k));
 }
 
@@ -164,7 +155,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackwardKernel(const KernelBuildCont
     k->SetPrimitive(dnnl::lrn_backward(pd), pd.scratchpad_desc());
   }));
   // A backward implementation without a workspace ignores the forward's.
-  if (ws.get_size() > 0) STRATA_RETURN_IF_ERROR(CheckWorkspace(b, b.inputs[2], ws));
+  if (ws.get_size() > 0) STRATA_RETURN_IF_ERROR(onednn::CheckWorkspace(b, b.inputs[2], ws));
   return std::unique_ptr<Kernel>(std::move(k));
 }
 

@@ -1,5 +1,9 @@
 #include "ops/onednn.h"
 
+#include <algorithm>
+
+#include "graph/graph.h"
+
 namespace strata::onednn {
 
 absl::Status FromDnnlError(const dnnl::error& e, absl::string_view what) {
@@ -72,6 +76,14 @@ void LayoutBridge::Finish(Tensor& t, dnnl::stream& stream) {
   if (!needs_reorder_) return;
   memory user(plain_, engine_, t.raw_data());
   to_plain_.execute(stream, scratch_, user);
+}
+
+int64_t WorkspaceTensorBytes(const memory::desc& ws) { return std::max<int64_t>(1, ws.get_size()); }
+
+absl::Status CheckWorkspace(const KernelBuildContext& b, const TensorSpec& tensor, const memory::desc& ws) {
+  if (WorkspaceTensorBytes(ws) == tensor.shape.num_elements()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(b.node.Describe(), ": the workspace holds ", tensor.shape.num_elements(),
+                                          " bytes but the oneDNN primitive uses ", ws.get_size()));
 }
 
 absl::Status PrimitiveKernel::Run(KernelRunContext& ctx) {

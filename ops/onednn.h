@@ -74,6 +74,14 @@ class LayoutBridge {
   dnnl::reorder to_chosen_, to_plain_;  // built once, executed per run
 };
 
+// The bytes of the uint8 tensor that carries a forward primitive's workspace
+// to its backward (pooling, LRN): the workspace, or one unused byte when the
+// implementation keeps none (tensors cannot be empty).
+int64_t WorkspaceTensorBytes(const memory::desc& ws);
+// Internal error naming the node when the workspace tensor (sized by the
+// shape function) differs from what this engine's primitive uses.
+absl::Status CheckWorkspace(const KernelBuildContext& b, const TensorSpec& tensor, const memory::desc& ws);
+
 // A oneDNN primitive whose arguments are the node's tensors in fixed
 // layouts: the factory builds everything, Run only wraps storage and executes.
 class PrimitiveKernel : public Kernel {

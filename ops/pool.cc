@@ -97,7 +97,7 @@ absl::StatusOr<int64_t> WorkspaceBytes(const InferenceContext& c, const PoolGeom
   int64_t bytes = 0;
   absl::Status s = onednn::Guard("max pooling workspace", [&] {
     static const dnnl::engine* engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
-    bytes = static_cast<int64_t>(ForwardPd(algorithm::pooling_max, g, *engine).workspace_desc().get_size());
+    bytes = onednn::WorkspaceTensorBytes(ForwardPd(algorithm::pooling_max, g, *engine).workspace_desc());
   });
   if (!s.ok()) return c.Error(s.message());
   if (bytes <= 0) return c.Error("oneDNN gave max pooling no workspace");
@@ -142,12 +142,6 @@ class PoolKernel : public Kernel {
   std::unordered_map<int, memory> args_;
 };
 
-// A workspace tensor must hold exactly what this engine's primitive uses.
-absl::Status CheckWorkspace(const KernelBuildContext& b, const TensorSpec& tensor, const memory::desc& ws) {
-  if (static_cast<int64_t>(ws.get_size()) == tensor.shape.num_elements()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(b.node.Describe(), ": the workspace holds ", tensor.shape.num_elements(),
-                                          " bytes but the oneDNN primitive uses ", ws.get_size()));
-}
 
 // Rebuilds the geometry from shapes the shape function already accepted.
 absl::StatusOr<PoolGeometry> KernelGeometry(const KernelBuildContext& b, const Shape& x, const Shape& y) {
@@ -175,7 +169,7 @@ KernelFactory ForwardKernel(algorithm alg) {
       if (alg == algorithm::pooling_max) k->AddOutput(DNNL_ARG_WORKSPACE, 1, ws);
       k->SetPrimitive(dnnl::pooling_forward(pd), pd.scratchpad_desc());
     }));
-    if (alg == algorithm::pooling_max) STRATA_RETURN_IF_ERROR(CheckWorkspace(b, b.outputs[1], ws));
+    if (alg == algorithm::pooling_max) STRATA_RETURN_IF_ERROR(onednn::CheckWorkspace(b, b.outputs[1], ws));
     return std::unique_ptr<Kernel>(std::move(k));
   };
 }
@@ -194,7 +188,7 @@ KernelFactory BackwardKernel(algorithm alg) {
       k->AddOutput(DNNL_ARG_DIFF_SRC, 0, pd.diff_src_desc());
       k->SetPrimitive(dnnl::pooling_backward(pd), pd.scratchpad_desc());
     }));
-    if (alg == algorithm::pooling_max) STRATA_RETURN_IF_ERROR(CheckWorkspace(b, b.inputs[2], ws));
+    if (alg == algorithm::pooling_max) STRATA_RETURN_IF_ERROR(onednn::CheckWorkspace(b, b.inputs[2], ws));
     return std::unique_ptr<Kernel>(std::move(k));
   };
 }
