@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -31,15 +33,7 @@ RunOptions Training(bool training) {
   return o;
 }
 
-absl::StatusOr<std::vector<Tensor>> RunGraph(const Graph& g, const runtime::Feeds& feeds,
-                                             const std::vector<Output>& fetches, const RunOptions& options,
-                                             bool reference = false) {
-  runtime::SessionOptions session_options;
-  session_options.reference_float64 = reference;
-  auto session = runtime::Session::Create(g, session_options);
-  if (!session.ok()) return session.status();
-  return (*session)->Run(feeds, fetches, {}, options);
-}
+using test::RunGraph;
 
 double At(const Tensor& t, int64_t i) {
   return t.dtype() == DType::kFloat64 ? t.data<double>()[i] : t.data<float>()[i];

@@ -6,6 +6,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "tests/test_util.h"
 #include <omp.h>
 
 #include <cmath>
@@ -32,15 +34,7 @@ RunOptions Options(bool training, uint64_t seed = 0, int64_t step = 0) {
   return o;
 }
 
-absl::StatusOr<std::vector<Tensor>> RunGraph(const Graph& g, const runtime::Feeds& feeds,
-                                             const std::vector<Output>& fetches, const RunOptions& options,
-                                             bool reference = false) {
-  runtime::SessionOptions session_options;
-  session_options.reference_float64 = reference;
-  auto session = runtime::Session::Create(g, session_options);
-  if (!session.ok()) return session.status();
-  return (*session)->Run(feeds, fetches, {}, options);
-}
+using test::RunGraph;
 
 Output MaskOf(Output y) { return Output{y.node, 1}; }
 

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -23,14 +25,7 @@ using autodiff::CheckGradients;
 using autodiff::RandomTensor;
 using testing::HasSubstr;
 
-absl::StatusOr<std::vector<Tensor>> RunGraph(const Graph& g, const runtime::Feeds& feeds,
-                                             const std::vector<Output>& fetches, bool reference) {
-  runtime::SessionOptions options;
-  options.reference_float64 = reference;
-  auto session = runtime::Session::Create(g, options);
-  if (!session.ok()) return session.status();
-  return (*session)->Run(feeds, fetches);
-}
+using test::RunGraph;
 
 double At(const Tensor& t, int64_t i) {
   return t.dtype() == DType::kFloat64 ? t.data<double>()[i] : t.data<float>()[i];
