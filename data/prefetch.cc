@@ -1,5 +1,6 @@
 #include "data/prefetch.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -64,14 +65,15 @@ Prefetcher::~Prefetcher() {
   thread_.join();
 }
 
-void Prefetcher::StartEpoch(int64_t epoch) {
+void Prefetcher::StartEpoch(int64_t epoch, int64_t first_batch) {
+  first_batch = std::clamp<int64_t>(first_batch, 0, num_batches_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++generation_;
     epoch_ = epoch;
     active_ = true;
-    next_to_produce_ = 0;
-    consumed_ = 0;
+    next_to_produce_ = first_batch;
+    consumed_ = first_batch;
     if (held_ >= 0) free_.push_back(held_);
     held_ = -1;
     for (int s : ready_) free_.push_back(s);

@@ -52,10 +52,11 @@ class Prefetcher {
   Prefetcher(const Prefetcher&) = delete;
   Prefetcher& operator=(const Prefetcher&) = delete;
 
-  // Starts producing `epoch`'s batches (the Batcher's order for that epoch),
+  // Starts producing `epoch`'s batches (the Batcher's order for that epoch)
+  // from batch `first_batch` on (a resumed epoch skips those it had done),
   // abandoning whatever remained of the previous one. Invalidates the batch
   // the caller holds.
-  void StartEpoch(int64_t epoch);
+  void StartEpoch(int64_t epoch, int64_t first_batch = 0);
 
   // The epoch's next batch, in order; false once all have been returned (or
   // before the first StartEpoch). The tensors share the prefetcher's

@@ -14,6 +14,7 @@
 #include "data/mnist.h"
 #include "metrics/event_writer.h"
 #include "serialization/checkpoint.h"
+#include "training/ensemble.h"
 #include "training/trainer.h"
 
 namespace strata {
@@ -296,6 +297,67 @@ TEST(Training, CifarNeedsA3x32x32Model) {
   const std::string message(result.status().message());
   EXPECT_NE(message.find("1x28x28"), std::string::npos) << message;
   EXPECT_NE(message.find("3x32x32"), std::string::npos) << message;
+}
+
+TEST(Training, PrefetchingChangesNothingButSpeed) {
+  // Augmented CIFAR batches (copy + crop + flip on the prefetch thread) and
+  // plain MNIST batches: the weights are bit-identical with and without it.
+  for (training::TrainConfig c : {SmallCifar("prefetch_cifar"), Small("prefetch_mnist")}) {
+    c.epochs = 1;
+    c.prefetch = 0;
+    training::TrainConfig ahead = c;
+    ahead.prefetch = 3;
+    ahead.checkpoint = c.checkpoint + ".prefetched";
+    const training::TrainResult sync = MustTrain(c);
+    const training::TrainResult async = MustTrain(ahead);
+    ASSERT_EQ(sync.epochs.size(), 1u);
+    ASSERT_EQ(async.epochs.size(), 1u);
+    EXPECT_EQ(sync.epochs[0].mean_loss, async.epochs[0].mean_loss);
+    ExpectIdentical(c.checkpoint, ahead.checkpoint);
+  }
+}
+
+TEST(Training, EnsembleAveragesTheMembersProbabilities) {
+  std::vector<std::string> members;
+  std::vector<training::EvalResult> alone;
+  for (uint64_t seed : {1, 2, 3}) {
+    training::TrainConfig c = Small(absl::StrCat("ensemble_", seed));
+    c.epochs = 1;
+    c.max_train_examples = 512;
+    c.seed = seed;
+    MustTrain(c);
+    members.push_back(c.checkpoint);
+    auto eval = training::EvaluateCheckpoint(c.checkpoint, "", c.data_dir, 500);
+    ASSERT_TRUE(eval.ok()) << eval.status();
+    alone.push_back(*eval);
+  }
+  auto result = training::EvaluateEnsemble(members, data::DefaultMnistDir(), 300);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->members.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    // The softmax's arg-max is the logits' arg-max: each member alone agrees
+    // with its own evaluation.
+    EXPECT_EQ(result->members[i].correct, alone[i].correct) << members[i];
+    EXPECT_EQ(result->members[i].total, alone[i].total);
+  }
+  EXPECT_EQ(result->ensemble.total, 2000);
+  // Members that differ (seeds 1-3 disagree on some digits) make an
+  // ensemble that is not simply one of them...
+  EXPECT_NE(result->members[0].correct, result->members[1].correct);
+  // ...and an ensemble of one model is that model.
+  auto single = training::EvaluateEnsemble({members[0], members[0]}, data::DefaultMnistDir(), 500);
+  ASSERT_TRUE(single.ok()) << single.status();
+  EXPECT_EQ(single->ensemble.correct, alone[0].correct);
+
+  // A model tested on other data cannot join.
+  training::TrainConfig cifar = SmallCifar("ensemble_cifar");
+  cifar.epochs = 1;
+  MustTrain(cifar);
+  auto mixed = training::EvaluateEnsemble({members[0], cifar.checkpoint}, data::DefaultMnistDir(), 500);
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_EQ(mixed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(mixed.status().message()).find(cifar.checkpoint), std::string::npos) << mixed.status();
+  EXPECT_FALSE(training::EvaluateEnsemble({}, "", 500).ok());
 }
 
 }  // namespace

@@ -14,10 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "data/mnist.h"
 #include "serialization/checkpoint.h"
 #include "serialization/crc32c.h"
 #include "tools/visualize.h"
+#include "training/ensemble.h"
 #include "training/trainer.h"
 #include "zoo/model.h"
 #include "zoo/summary.h"
@@ -79,9 +81,13 @@ ABSL_FLAG(std::vector<std::string>, lr_decay_epochs, {"8"},
 ABSL_FLAG(uint64_t, seed, 1, "train: seed of the initial weights, of the data order and of synthetic data.");
 ABSL_FLAG(int64_t, max_examples, 0, "train: use only the first N training examples (0: all).");
 ABSL_FLAG(std::string, checkpoint, "",
-          "train: where to write the checkpoint after every epoch; eval/inspect: the checkpoint to read. "
+          "train: where to write the checkpoint after every epoch; eval/inspect: the checkpoint to read "
+          "(eval: several, comma-separated, evaluate as an ensemble). "
           "Default: checkpoints/<model>.ckpt.");
 ABSL_FLAG(int64_t, eval_batch, 500, "train/eval: batch size for evaluation.");
+ABSL_FLAG(int32_t, prefetch, 2,
+          "train: make the training batches (copy, augmentation) this many steps ahead on a background "
+          "thread (0: between the steps); the results are identical either way.");
 
 namespace strata {
 namespace {
@@ -102,9 +108,11 @@ Usage:
       or, with --data=synthetic, generated images of the model's input size, which
       every other model needs: strata train --model=resnet18 --data=synthetic --batch=16
       CIFAR-10 for the 3x32x32 nets: --model=cifar_resnet20 --data=cifar10:DIR --augment=cifar
-  strata eval    [--checkpoint=PATH] [--data=DIR|cifar10:DIR] [--model=NAME]
+  strata eval    [--checkpoint=PATH[,PATH...]] [--data=DIR|cifar10:DIR] [--model=NAME]
       Prints the test accuracy of a checkpoint: the model, its options and its data
-      (MNIST, CIFAR-10 or synthetic) are read from it.
+      (MNIST, CIFAR-10 or synthetic) are read from it. Several checkpoints (comma-
+      separated, tested on the same data) are an ensemble: each member's accuracy,
+      then that of their averaged softmax outputs.
   strata inspect [--checkpoint=PATH]
       Lists a checkpoint's metadata and tensors: name, dtype, shape, CRC32C and sum.
   strata summary --model=NAME [model options]
@@ -207,12 +215,30 @@ int RunTrain() {
   c.checkpoint = CheckpointPath();
   c.eval_batch_size = absl::GetFlag(FLAGS_eval_batch);
   c.progress_bar = isatty(fileno(stderr));
+  c.prefetch = absl::GetFlag(FLAGS_prefetch);
   auto result = training::Train(c, std::cerr);
   if (!result.ok()) return Fail(result.status());
   return 0;
 }
 
 int RunEval() {
+  const std::string checkpoints = absl::GetFlag(FLAGS_checkpoint);
+  if (absl::StrContains(checkpoints, ',')) {
+    // An ensemble: the members' softmax outputs averaged.
+    std::vector<std::string> paths;
+    for (absl::string_view p : absl::StrSplit(checkpoints, ',', absl::SkipEmpty())) {
+      paths.push_back(UserPath(std::string(p)));
+    }
+    auto result = training::EvaluateEnsemble(paths, DataDir(), absl::GetFlag(FLAGS_eval_batch));
+    if (!result.ok()) return Fail(result.status());
+    for (size_t i = 0; i < paths.size(); ++i) {
+      std::cout << "member " << paths[i] << " test accuracy " << training::FormatAccuracy(result->members[i])
+                << "\n";
+    }
+    std::cout << "ensemble of " << paths.size() << " test accuracy " << training::FormatAccuracy(result->ensemble)
+              << "\n";
+    return 0;
+  }
   const std::string path = CheckpointPath();
   // The checkpoint names its model; --model only matters for checkpoints
   // that do not.

@@ -18,10 +18,12 @@
 #include "data/augment.h"
 #include "data/batcher.h"
 #include "data/cifar.h"
+#include "data/prefetch.h"
 #include "data/synthetic.h"
 #include "graph/status_macros.h"
 #include "metrics/csv_writer.h"
 #include "metrics/event_writer.h"
+#include "ops/nn.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "runtime/session.h"
@@ -146,29 +148,33 @@ absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const data::Dataset
   return Evaluate(model, zoo::ModelConfig{}, dataset, store, batch_size);
 }
 
-absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const zoo::ModelConfig& config,
-                                    const data::Dataset& dataset,
-                                    const std::shared_ptr<runtime::VariableStore>& store, int64_t batch_size) {
+absl::Status InferBatches(absl::string_view model, const zoo::ModelConfig& config, const data::Dataset& dataset,
+                          const std::shared_ptr<runtime::VariableStore>& store, int64_t batch_size,
+                          InferOutput what, const BatchVisitor& visit) {
   if (batch_size < 1) return absl::InvalidArgumentError("the evaluation batch size must be >= 1");
   // One inference graph per batch size met (at most two: full and last).
-  struct Evaluator {
+  struct Inference {
     Graph graph;
     zoo::Model model;
+    Output fetch;
     std::unique_ptr<runtime::Session> session;
     Tensor images, labels;
   };
-  std::map<int64_t, std::unique_ptr<Evaluator>> evaluators;
+  std::map<int64_t, std::unique_ptr<Inference>> graphs;
   data::Batcher batcher(dataset, batch_size, /*shuffle=*/false, /*seed=*/0, /*drop_remainder=*/false);
   batcher.StartEpoch(0);
-  EvalResult result;
+  int64_t first = 0;
   for (int64_t i = 0; i < batcher.num_batches(); ++i) {
     const int64_t n = batcher.BatchSize(i);
-    auto& e = evaluators[n];
+    auto& e = graphs[n];
     if (e == nullptr) {
-      e = std::make_unique<Evaluator>();
+      e = std::make_unique<Inference>();
       zoo::ModelConfig at_n = config;
       at_n.batch_size = n;
       STRATA_ASSIGN_OR_RETURN(e->model, zoo::BuildModel(model, e->graph, at_n));
+      e->fetch = what == InferOutput::kPredictions ? e->model.predictions
+                                                   : ops::Softmax(e->graph, e->model.logits, "probabilities");
+      STRATA_RETURN_IF_ERROR(e->graph.status());
       STRATA_ASSIGN_OR_RETURN(e->session, runtime::Session::Create(e->graph, {}, store));
       e->images = Tensor(e->model.images.spec());
       e->labels = Tensor(e->model.labels.spec());
@@ -177,12 +183,25 @@ absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const zoo::ModelCon
     RunOptions inference;
     inference.training = false;  // dropout off, batch norm on its running statistics
     STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> out,
-                            e->session->Run({{e->model.images, e->images}}, {e->model.predictions}, {}, inference));
-    const int32_t* predicted = out[0].data<int32_t>();
-    const int32_t* truth = e->labels.data<int32_t>();
-    for (int64_t k = 0; k < n; ++k) result.correct += predicted[k] == truth[k];
-    result.total += n;
+                            e->session->Run({{e->model.images, e->images}}, {e->fetch}, {}, inference));
+    visit(first, e->labels, out[0]);
+    first += n;
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const zoo::ModelConfig& config,
+                                    const data::Dataset& dataset,
+                                    const std::shared_ptr<runtime::VariableStore>& store, int64_t batch_size) {
+  EvalResult result;
+  STRATA_RETURN_IF_ERROR(InferBatches(
+      model, config, dataset, store, batch_size, InferOutput::kPredictions,
+      [&](int64_t, const Tensor& labels, const Tensor& predictions) {
+        const int32_t* predicted = predictions.data<int32_t>();
+        const int32_t* truth = labels.data<int32_t>();
+        for (int64_t k = 0; k < labels.num_elements(); ++k) result.correct += predicted[k] == truth[k];
+        result.total += labels.num_elements();
+      }));
   return result;
 }
 
@@ -547,6 +566,17 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
 
   Tensor images(model.images.spec()), labels(model.labels.spec());
   Tensor augmented(model.images.spec());  // fed instead of images when augmenting
+  std::unique_ptr<data::Prefetcher> prefetcher;
+  if (config.prefetch > 0) {
+    data::PrefetchOptions o;
+    o.batch_size = config.batch_size;
+    o.shuffle = true;
+    o.seed = config.seed;
+    o.drop_remainder = true;
+    if (augment) o.augmenter = augmenter;
+    o.depth = config.prefetch;
+    prefetcher = std::make_unique<data::Prefetcher>(train, std::move(o));
+  }
   TrainResult result;
   result.parameters = parameters;
   STRATA_ASSIGN_OR_RETURN(double learning_rate, optim::GetLearningRate(store));
@@ -559,20 +589,33 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
       log << absl::StrFormat("epoch %d: learning rate %g\n", epoch, learning_rate);
     }
     STRATA_RETURN_IF_ERROR(optim::SetLearningRate(store, learning_rate));
-    batcher.StartEpoch(epoch);
     const int64_t begin = epoch == first_epoch ? first_batch : 0;
+    if (prefetcher != nullptr) {
+      prefetcher->StartEpoch(epoch, begin);
+    } else {
+      batcher.StartEpoch(epoch);
+    }
     double loss_sum = epoch == first_epoch ? resumed_loss_sum : 0;
     double window_loss = 0;
     int64_t window_steps = 0;
     auto window_start = Clock::now();
     for (int64_t i = begin; i < steps; ++i) {
-      batcher.Batch(i, &images, &labels);
-      if (augment) augmenter.Apply(images, epoch, i, &augmented);
+      runtime::Feeds feeds;
+      if (prefetcher != nullptr) {
+        data::PrefetchedBatch batch;
+        if (!prefetcher->Next(&batch) || batch.index != i) {
+          return absl::InternalError(absl::StrCat("the prefetcher did not deliver batch ", i, " of epoch ", epoch));
+        }
+        feeds = {{model.images, batch.images}, {model.labels, batch.labels}};
+      } else {
+        batcher.Batch(i, &images, &labels);
+        if (augment) augmenter.Apply(images, epoch, i, &augmented);
+        feeds = {{model.images, augment ? augmented : images}, {model.labels, labels}};
+      }
       RunOptions run;
       run.training = true;
       run.step = step;
       run.seed = config.seed;
-      const runtime::Feeds feeds = {{model.images, augment ? augmented : images}, {model.labels, labels}};
       std::map<std::string, Tensor> before;
       if (config.nan_guard) before = serialization::SnapshotVariables(store);
       STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> out, session->Run(feeds, {model.loss}, {train_step.step}, run));
@@ -659,8 +702,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
   return result;
 }
 
-absl::StatusOr<EvalResult> EvaluateCheckpoint(const std::string& checkpoint, absl::string_view model,
-                                              const std::string& data_dir, int64_t batch_size) {
+absl::StatusOr<TrainedModel> LoadTrainedModel(const std::string& checkpoint, absl::string_view model,
+                                              const std::string& data_dir) {
   STRATA_ASSIGN_OR_RETURN(serialization::Checkpoint ckpt, serialization::LoadCheckpoint(checkpoint));
   // The checkpoint's own record of its model wins over the caller's default.
   std::string model_name(model);
@@ -709,9 +752,20 @@ absl::StatusOr<EvalResult> EvaluateCheckpoint(const std::string& checkpoint, abs
   // all checked against it before anything runs.
   Graph graph;
   STRATA_RETURN_IF_ERROR(zoo::BuildModel(model_name, graph, config).status());
-  auto store = std::make_shared<runtime::VariableStore>();
-  STRATA_RETURN_IF_ERROR(serialization::RestoreVariables(ckpt, graph, store.get()));
-  return Evaluate(model_name, config, test, store, batch_size);
+  TrainedModel trained;
+  trained.store = std::make_shared<runtime::VariableStore>();
+  STRATA_RETURN_IF_ERROR(serialization::RestoreVariables(ckpt, graph, trained.store.get()));
+  trained.model = model_name;
+  trained.config = config;
+  trained.test = std::move(test);
+  trained.metadata = std::move(ckpt.metadata);
+  return trained;
+}
+
+absl::StatusOr<EvalResult> EvaluateCheckpoint(const std::string& checkpoint, absl::string_view model,
+                                              const std::string& data_dir, int64_t batch_size) {
+  STRATA_ASSIGN_OR_RETURN(TrainedModel trained, LoadTrainedModel(checkpoint, model, data_dir));
+  return Evaluate(trained.model, trained.config, trained.test, trained.store, batch_size);
 }
 
 }  // namespace strata::training

@@ -6,6 +6,9 @@
 #ifndef STRATA_TRAINING_TRAINER_H_
 #define STRATA_TRAINING_TRAINER_H_
 
+#include <functional>
+#include <map>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -88,6 +91,10 @@ struct TrainConfig {
   int64_t eval_batch_size = 500;  // at most the test split's size is used
   int64_t max_train_examples = 0;  // 0: the whole training split
   bool progress_bar = false;       // redraw one line on a terminal
+  // Training batches made (copied, augmented) this many steps ahead on a
+  // background thread (data::Prefetcher); 0: made between the steps. Either
+  // way the batches, and so the trained weights, are bit-identical.
+  int prefetch = 2;
 };
 
 struct EvalResult {
@@ -127,6 +134,31 @@ absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const zoo::ModelCon
 // The same with the default options (10 classes).
 absl::StatusOr<EvalResult> Evaluate(absl::string_view model, const data::Dataset& dataset,
                                     const std::shared_ptr<runtime::VariableStore>& store, int64_t batch_size);
+
+// Runs `model` (built with `config` at each batch size met) in inference mode
+// over `dataset` in order, in batches of `batch_size` (the last one smaller if
+// needed), and calls `visit` with each batch's first example index, its
+// labels (int32 [n]) and the fetched output: the predicted classes (int32
+// [n]) or the softmax probabilities (float32 [n, classes]). The tensors are
+// valid during the call only.
+enum class InferOutput { kPredictions, kProbabilities };
+using BatchVisitor = std::function<void(int64_t first, const Tensor& labels, const Tensor& fetched)>;
+absl::Status InferBatches(absl::string_view model, const zoo::ModelConfig& config, const data::Dataset& dataset,
+                          const std::shared_ptr<runtime::VariableStore>& store, int64_t batch_size,
+                          InferOutput what, const BatchVisitor& visit);
+
+// A checkpoint written by Train, ready to run: its model and options, its
+// weights, and the test split of the data it was trained on.
+struct TrainedModel {
+  std::string model;
+  zoo::ModelConfig config;  // batch_size 1; callers choose their own
+  std::shared_ptr<runtime::VariableStore> store;
+  data::Dataset test;
+  std::map<std::string, std::string> metadata;
+};
+// Loads a checkpoint as EvaluateCheckpoint below describes.
+absl::StatusOr<TrainedModel> LoadTrainedModel(const std::string& checkpoint, absl::string_view model,
+                                              const std::string& data_dir);
 
 // Loads a checkpoint written by Train and evaluates it on the test split of
 // the data it was trained on. The model and its options (classes, image size,
