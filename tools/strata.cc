@@ -18,6 +18,7 @@
 #include "data/mnist.h"
 #include "serialization/checkpoint.h"
 #include "serialization/crc32c.h"
+#include "tools/config_file.h"
 #include "tools/visualize.h"
 #include "training/ensemble.h"
 #include "training/trainer.h"
@@ -85,6 +86,9 @@ ABSL_FLAG(std::string, checkpoint, "",
           "(eval: several, comma-separated, evaluate as an ensemble). "
           "Default: checkpoints/<model>.ckpt.");
 ABSL_FLAG(int64_t, eval_batch, 500, "train/eval: batch size for evaluation.");
+ABSL_FLAG(std::string, config, "",
+          "train: read the options from this text-protobuf file (fields named as these flags, see "
+          "tools/train_config.proto); flags on the command line override it.");
 ABSL_FLAG(int32_t, prefetch, 2,
           "train: make the training batches (copy, augmentation) this many steps ahead on a background "
           "thread (0: between the steps); the results are identical either way.");
@@ -100,7 +104,8 @@ Usage:
                  [--checkpoint=checkpoints/<model>.ckpt] [model options]
                  [--optimizer=sgd|adam|adamw|rmsprop|adagrad] [--schedule=SPEC]
                  [--clip_norm=X] [--validation=N] [--log_dir=DIR] [--checkpoint_every=N]
-                 [--keep=K] [--resume] [--nan_guard] [--augment=none|cifar]
+                 [--keep=K] [--resume] [--nan_guard] [--augment=none|cifar] [--prefetch=2]
+                 [--config=FILE]
       Trains with mini-batch SGD by default (the learning rate is divided by 10 at the
       start of each --lr_decay_epochs epoch), prints a line per epoch (loss, test
       accuracy, time) and writes a checkpoint after every epoch (and every
@@ -108,6 +113,8 @@ Usage:
       or, with --data=synthetic, generated images of the model's input size, which
       every other model needs: strata train --model=resnet18 --data=synthetic --batch=16
       CIFAR-10 for the 3x32x32 nets: --model=cifar_resnet20 --data=cifar10:DIR --augment=cifar
+      --config=FILE reads the same options from a text protobuf file (model: "lenet5"
+      epochs: 20 ...; see tools/train_config.proto); flags given as well win.
   strata eval    [--checkpoint=PATH[,PATH...]] [--data=DIR|cifar10:DIR] [--model=NAME]
       Prints the test accuracy of a checkpoint: the model, its options and its data
       (MNIST, CIFAR-10 or synthetic) are read from it. Several checkpoints (comma-
@@ -283,6 +290,10 @@ int RunSummary() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(strata::kUsage);
+  // The file first, so that flags on the command line override it.
+  if (const std::string config = strata::tools::FindConfigArgument(argc, argv); !config.empty()) {
+    if (absl::Status s = strata::tools::ApplyConfigFile(strata::UserPath(config)); !s.ok()) return strata::Fail(s);
+  }
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() >= 2 && (std::string(args[1]) == "visualize" || std::string(args[1]) == "graph")) {
     return strata::tools::RunVisualize(args);
