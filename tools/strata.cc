@@ -51,8 +51,7 @@ ABSL_FLAG(int32_t, epochs, 10, "train: passes over the training split.");
 ABSL_FLAG(int64_t, batch, 64, "train: mini-batch size.");
 ABSL_FLAG(double, lr, 0.05, "train: (initial) learning rate.");
 ABSL_FLAG(std::string, optimizer, "sgd",
-          "train: sgd, adam, adamw, rmsprop or adagrad (PyTorch's rules and defaults; --momentum is SGD's, "
-          "--weight_decay applies to all: L2 on the gradient, decoupled for adamw; SGD decays biases too).");
+          "train: sgd, adam, adamw, rmsprop or adagrad (PyTorch's rules and defaults; --momentum is SGD's).");
 ABSL_FLAG(std::string, schedule, "",
           "train: learning-rate schedule, stepped every epoch, e.g. cosine:t_max=10, step:step_size=3,gamma=0.5, "
           "multistep:milestones=5/8, exponential:gamma=0.9, plateau:patience=2,factor=0.5 (watches the "
@@ -75,7 +74,12 @@ ABSL_FLAG(bool, nan_guard, false,
           "train: stop at the first non-finite loss, naming the step and the first node of its forward pass "
           "with a non-finite output.");
 ABSL_FLAG(double, momentum, 0.9, "train: SGD momentum (PyTorch's convention: v = mu*v + g; w -= lr*v).");
-ABSL_FLAG(double, weight_decay, 5e-4, "train: L2 weight decay added to the gradients.");
+ABSL_FLAG(double, weight_decay, 5e-4,
+          "train: L2 weight decay added to the gradients (decoupled for adamw) of the weights, not of biases "
+          "and batch-norm parameters unless --decay_biases.");
+ABSL_FLAG(bool, decay_biases, false,
+          "train: apply --weight_decay to every variable, biases and batch-norm parameters too (PyTorch's "
+          "behaviour with all parameters in one group).");
 ABSL_FLAG(std::vector<std::string>, lr_decay_epochs, {"8"},
           "train: epochs (1-based, comma-separated) at whose start the learning rate is divided by 10 "
           "(when --schedule is empty).");
@@ -209,6 +213,7 @@ int RunTrain() {
   c.nan_guard = absl::GetFlag(FLAGS_nan_guard);
   c.momentum = absl::GetFlag(FLAGS_momentum);
   c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
+  c.decay_biases = absl::GetFlag(FLAGS_decay_biases);
   c.seed = absl::GetFlag(FLAGS_seed);
   c.lr_decay_epochs.clear();
   for (const std::string& e : absl::GetFlag(FLAGS_lr_decay_epochs)) {

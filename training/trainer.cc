@@ -225,11 +225,8 @@ absl::StatusOr<optim::OptimizerConfig> MakeOptimizer(const TrainConfig& c) {
   optim::OptimizerConfig o = optim::OptimizerConfig::Defaults(kind);
   o.learning_rate = c.learning_rate;
   o.weight_decay = c.weight_decay;
-  if (kind == optim::OptimizerKind::kSGD) {
-    // As optim::MinimizeWithSGD, under which the LeNet-5 figures were measured.
-    o.momentum = c.momentum;
-    o.variable_options.decay_all = true;
-  }
+  if (kind == optim::OptimizerKind::kSGD) o.momentum = c.momentum;
+  o.variable_options.decay_all = c.decay_biases;
   o.clip_global_norm = c.clip_norm;
   STRATA_RETURN_IF_ERROR(optim::Validate(o));
   return o;

@@ -54,12 +54,13 @@ struct TrainConfig {
   // Used when `schedule` is empty (a multistep schedule at these epochs).
   std::vector<int> lr_decay_epochs = {8};
   double lr_decay_factor = 0.1;
-  // "sgd" (momentum, weight decay on every variable, biases included, as the
-  // LeNet-5 figures were measured), "adam", "adamw", "rmsprop", "adagrad"
-  // (PyTorch's defaults for their other hyper-parameters; weight_decay is
-  // theirs too, not applied to biases and batch-norm parameters; momentum is
-  // SGD's only).
+  // "sgd" (with momentum), "adam", "adamw", "rmsprop", "adagrad" (PyTorch's
+  // defaults for their other hyper-parameters; momentum is SGD's only).
   std::string optimizer = "sgd";
+  // weight_decay applies to weights only, not to biases and batch-norm
+  // parameters (optim::VariableOptions), unless this is set: then to every
+  // variable, as PyTorch does with all parameters in one group.
+  bool decay_biases = false;
   // optim::ParseSchedule's spec ("cosine:t_max=10", "plateau:patience=2"),
   // stepped once per epoch; empty: lr_decay_epochs above. A plateau schedule
   // watches the validation accuracy (mode=max unless given) and so needs
