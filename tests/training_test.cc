@@ -299,6 +299,38 @@ TEST(Training, CifarNeedsA3x32x32Model) {
   EXPECT_NE(message.find("3x32x32"), std::string::npos) << message;
 }
 
+TEST(Training, AlexNetCropsResumeExactlyAndEvaluateOnTheCentreCrop) {
+  // LeNet-5's 28x28 input cut at random out of 32x32 synthetic images, as
+  // AlexNet's 227 out of 256.
+  training::TrainConfig c = Small("alexnet_crops");
+  c.data_dir.clear();
+  c.synthetic_data = true;
+  c.synthetic_train = 96;
+  c.synthetic_test = 40;
+  c.batch_size = 16;
+  c.augment = "alexnet";
+  ExpectResumeIsExact(c);
+  training::TrainConfig straight = c;
+  straight.checkpoint = c.checkpoint + ".straight";
+  const training::TrainResult whole = MustTrain(straight);
+  auto eval = training::EvaluateCheckpoint(c.checkpoint, "", "", 7);
+  ASSERT_TRUE(eval.ok()) << eval.status();
+  EXPECT_EQ(eval->total, 40);
+  EXPECT_EQ(eval->correct, whole.epochs.back().test.correct);
+  // Cropping changes what is learnt.
+  training::TrainConfig plain = straight;
+  plain.augment = "none";
+  plain.checkpoint = c.checkpoint + ".plain";
+  EXPECT_NE(MustTrain(plain).epochs.back().mean_loss, whole.epochs.back().mean_loss);
+  // Only synthetic data has images larger than the model's input.
+  training::TrainConfig mnist = Small("alexnet_mnist");
+  mnist.augment = "alexnet";
+  std::ostringstream log;
+  auto result = training::Train(mnist, log);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(std::string(result.status().message()).find("--data=synthetic"), std::string::npos) << result.status();
+}
+
 TEST(Training, PrefetchingChangesNothingButSpeed) {
   // Augmented CIFAR batches (copy + crop + flip on the prefetch thread) and
   // plain MNIST batches: the weights are bit-identical with and without it.

@@ -35,8 +35,10 @@ ABSL_FLAG(std::string, data, "",
           "trained on synthetic data regenerates its own test split; one trained on CIFAR-10 reads "
           "cifar10:DIR, else the folder it was trained from).");
 ABSL_FLAG(std::string, augment, "none",
-          "train: 'cifar' augments every training batch (pad 4, random 32x32 crop, flip half the time), "
-          "deterministically in (seed, epoch, batch); 'none' does not. Evaluation never augments.");
+          "train: 'cifar' augments every training batch (pad 4, random 32x32 crop, flip half the time); "
+          "'alexnet' (with --data=synthetic) trains on random SxS crops, flipped half the time, of images of "
+          "side S*256/227 (AlexNet's 227 of 256), evaluating on the centre crops; 'none' does not. "
+          "Deterministic in (seed, epoch, batch). Evaluation never augments.");
 ABSL_FLAG(int64_t, image_size, 0,
           "train/summary: input height = width (0: the model's own, e.g. 227 for alexnet, 224 for VGG, "
           "GoogLeNet and ResNet, 32 for the CIFAR nets).");
@@ -74,6 +76,7 @@ ABSL_FLAG(bool, nan_guard, false,
           "train: stop at the first non-finite loss, naming the step and the first node of its forward pass "
           "with a non-finite output.");
 ABSL_FLAG(double, momentum, 0.9, "train: SGD momentum (PyTorch's convention: v = mu*v + g; w -= lr*v).");
+ABSL_FLAG(bool, nesterov, false, "train: SGD with Nesterov momentum (PyTorch's: w -= lr*(g + mu*v)).");
 ABSL_FLAG(double, weight_decay, 5e-4,
           "train: L2 weight decay added to the gradients (decoupled for adamw) of the weights, not of biases "
           "and batch-norm parameters unless --decay_biases.");
@@ -104,11 +107,11 @@ constexpr char kUsage[] = R"(train, evaluate, inspect and summarise Strata model
 
 Usage:
   strata train   [--model=lenet5] [--epochs=10] [--batch=64] [--lr=0.05] [--momentum=0.9]
-                 [--weight_decay=5e-4] [--lr_decay_epochs=8] [--seed=1] [--data=DIR|synthetic|cifar10:DIR]
+                 [--weight_decay=5e-4] [--nesterov] [--lr_decay_epochs=8] [--seed=1] [--data=DIR|synthetic|cifar10:DIR]
                  [--checkpoint=checkpoints/<model>.ckpt] [model options]
                  [--optimizer=sgd|adam|adamw|rmsprop|adagrad] [--schedule=SPEC]
                  [--clip_norm=X] [--validation=N] [--log_dir=DIR] [--checkpoint_every=N]
-                 [--keep=K] [--resume] [--nan_guard] [--augment=none|cifar] [--prefetch=2]
+                 [--keep=K] [--resume] [--nan_guard] [--augment=none|cifar|alexnet] [--prefetch=2]
                  [--config=FILE]
       Trains with mini-batch SGD by default (the learning rate is divided by 10 at the
       start of each --lr_decay_epochs epoch), prints a line per epoch (loss, test
@@ -212,6 +215,7 @@ int RunTrain() {
   c.resume = absl::GetFlag(FLAGS_resume);
   c.nan_guard = absl::GetFlag(FLAGS_nan_guard);
   c.momentum = absl::GetFlag(FLAGS_momentum);
+  c.nesterov = absl::GetFlag(FLAGS_nesterov);
   c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
   c.decay_biases = absl::GetFlag(FLAGS_decay_biases);
   c.seed = absl::GetFlag(FLAGS_seed);

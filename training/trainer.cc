@@ -90,6 +90,51 @@ data::Dataset SyntheticSplit(const Shape& input, int64_t n, int64_t classes, uin
   return data::Synthetic(n, input[0], input[1], classes, seed);
 }
 
+// --augment=alexnet: the model's S x S input is a random crop of an image of
+// side round(S * 256 / 227) (AlexNet's 227 out of 256; 32 for LeNet-5's 28).
+int64_t AlexNetSourceSide(int64_t side) { return (side * 256 + 113) / 227; }
+
+// The augmenter of --augment (none, cifar, alexnet) for a model taking
+// `input` (CxSxS) images, and the example shape of the data it crops from.
+struct Augmentation {
+  data::Augmenter augmenter;
+  Shape data_example;
+  bool active() const { return !augmenter.is_identity(); }
+};
+absl::StatusOr<Augmentation> MakeAugmentation(const std::string& name, uint64_t seed, const std::string& model,
+                                              const Shape& input, bool synthetic) {
+  Augmentation a;
+  a.data_example = input;
+  if (name == "none") return a;
+  if (name == "cifar") {
+    if (input != Shape({3, 32, 32})) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--augment=cifar crops 32x32 images: ", model, " takes ", VolumeText(input), " inputs"));
+    }
+    a.augmenter = data::Augmenter::Cifar(seed);
+    return a;
+  }
+  if (name == "alexnet") {
+    if (!synthetic) {
+      return absl::InvalidArgumentError(
+          "--augment=alexnet crops the model's input out of larger images: only --data=synthetic has them "
+          "(MNIST and CIFAR-10 images are the models' own size)");
+    }
+    a.augmenter = data::Augmenter(seed).RandomCrop(input[1]).HorizontalFlip(0.5);
+    a.data_example = Shape({input[0], AlexNetSourceSide(input[1]), AlexNetSourceSide(input[2])});
+    return a;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("--augment='", name, "': expected none, cifar or alexnet"));
+}
+
+// Evaluation's view of augmented data: the centre crop (which leaves CIFAR's
+// pad-4-crop-32 images as they are).
+data::Dataset CentreCrop(const Augmentation& a, data::Dataset ds) {
+  if (!a.active() || ds.size() == 0) return ds;
+  ds.images = a.augmenter.Eval(ds.images);
+  return ds;
+}
+
 // Checkpoint metadata values.
 int64_t MetaInt(const std::map<std::string, std::string>& meta, const std::string& key, int64_t fallback) {
   int64_t v = 0;
@@ -225,7 +270,13 @@ absl::StatusOr<optim::OptimizerConfig> MakeOptimizer(const TrainConfig& c) {
   optim::OptimizerConfig o = optim::OptimizerConfig::Defaults(kind);
   o.learning_rate = c.learning_rate;
   o.weight_decay = c.weight_decay;
-  if (kind == optim::OptimizerKind::kSGD) o.momentum = c.momentum;
+  if (kind == optim::OptimizerKind::kSGD) {
+    o.momentum = c.momentum;
+    o.nesterov = c.nesterov;
+  } else if (c.nesterov) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--nesterov is SGD's momentum variant; the optimizer is ", c.optimizer));
+  }
   o.variable_options.decay_all = c.decay_biases;
   o.clip_global_norm = c.clip_norm;
   STRATA_RETURN_IF_ERROR(optim::Validate(o));
@@ -379,20 +430,11 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
     return absl::InvalidArgumentError("choose one of synthetic data and CIFAR-10, not both");
   }
   STRATA_RETURN_IF_ERROR(CheckData(config.model, input, config.synthetic_data, cifar10));
-  if (config.augment != "none" && config.augment != "cifar") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--augment='", config.augment, "': expected none or cifar"));
-  }
-  const bool augment = config.augment == "cifar";
-  const data::Augmenter augmenter = data::Augmenter::Cifar(config.seed);
-  if (augment) {
-    const Shape batch_shape({config.batch_size, input[0], input[1], input[2]});
-    absl::StatusOr<Shape> augmented = augmenter.OutputShape(batch_shape);
-    if (!augmented.ok() || *augmented != batch_shape) {
-      return absl::InvalidArgumentError(absl::StrCat("--augment=cifar crops 32x32 images: ", config.model,
-                                                     " takes ", VolumeText(input), " inputs"));
-    }
-  }
+  STRATA_ASSIGN_OR_RETURN(
+      const Augmentation augmentation,
+      MakeAugmentation(config.augment, config.seed, config.model, input, config.synthetic_data));
+  const bool augment = augmentation.active();
+  const data::Augmenter& augmenter = augmentation.augmenter;
   STRATA_ASSIGN_OR_RETURN(const optim::OptimizerConfig optimizer, MakeOptimizer(config));
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<optim::Schedule> schedule, MakeSchedule(config));
   if (IsPlateau(*schedule) && config.validation == 0) {
@@ -405,8 +447,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
     if (config.synthetic_train < 1 || config.synthetic_test < 1) {
       return absl::InvalidArgumentError("synthetic data needs at least one training and one test example");
     }
-    train_full = SyntheticSplit(input, config.synthetic_train, model_config.num_classes, config.seed);
-    test = SyntheticSplit(input, config.synthetic_test, model_config.num_classes, config.seed + 1);
+    train_full = SyntheticSplit(augmentation.data_example, config.synthetic_train, model_config.num_classes,
+                                config.seed);
+    test = CentreCrop(augmentation, SyntheticSplit(augmentation.data_example, config.synthetic_test,
+                                                   model_config.num_classes, config.seed + 1));
   } else if (cifar10) {
     STRATA_ASSIGN_OR_RETURN(train_full, LoadCifarSplit(config.cifar10_dir, "train"));
     STRATA_ASSIGN_OR_RETURN(test, LoadCifarSplit(config.cifar10_dir, "test"));
@@ -421,7 +465,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
       return absl::InvalidArgumentError(
           absl::StrCat("--validation=", config.validation, " leaves none of the ", n, " training examples"));
     }
-    validation = Slice(train_full, n - config.validation, config.validation);
+    validation = CentreCrop(augmentation, Slice(train_full, n - config.validation, config.validation));
     train_full = Slice(train_full, 0, n - config.validation);
   }
   data::Dataset train = Head(train_full, config.max_train_examples);
@@ -561,7 +605,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
     return m;
   };
 
-  Tensor images(model.images.spec()), labels(model.labels.spec());
+  // The batch as the data holds it, and as the model takes it.
+  std::vector<int64_t> batch_dims = {config.batch_size};
+  for (int64_t d : augmentation.data_example.dims()) batch_dims.push_back(d);
+  Tensor images(DType::kFloat32, Shape(batch_dims)), labels(model.labels.spec());
   Tensor augmented(model.images.spec());  // fed instead of images when augmenting
   std::unique_ptr<data::Prefetcher> prefetcher;
   if (config.prefetch > 0) {
@@ -731,7 +778,11 @@ absl::StatusOr<TrainedModel> LoadTrainedModel(const std::string& checkpoint, abs
           absl::StrCat("checkpoint ", checkpoint, " was trained on synthetic data but does not record its "
                        "test split (synthetic_test, synthetic_seed)"));
     }
-    test = SyntheticSplit(input, n, config.num_classes, static_cast<uint64_t>(seed));
+    const std::string augment = meta.count("augment") ? meta.at("augment") : "none";
+    STRATA_ASSIGN_OR_RETURN(const Augmentation augmentation,
+                            MakeAugmentation(augment, 0, model_name, input, /*synthetic=*/true));
+    test = CentreCrop(augmentation,
+                      SyntheticSplit(augmentation.data_example, n, config.num_classes, static_cast<uint64_t>(seed)));
   } else if (cifar10) {
     absl::StatusOr<data::Dataset> loaded = LoadCifarSplit(data_dir, "test");
     auto recorded = meta.find("cifar10_dir");

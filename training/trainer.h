@@ -36,11 +36,14 @@ struct TrainConfig {
   // folder, normalised per channel with kCifar10Mean/Std; for models whose
   // input is 3x32x32 (cifar_resnet*, cifar_plain*). Non-empty: used.
   std::string cifar10_dir;
-  // "none" or "cifar": each training batch goes through
-  // data::Augmenter::Cifar(seed).Apply(batch, epoch, batch index) (pad 4,
-  // random 32x32 crop, flip half the time) before it is fed; deterministic in
-  // (seed, epoch, batch index), so resume stays exact. Evaluation never
-  // augments. Recorded in the checkpoint; a resume must use the same value.
+  // "none", "cifar" or "alexnet". cifar: each training batch goes through
+  // data::Augmenter::Cifar(seed) (pad 4, random 32x32 crop, flip half the
+  // time); for 3x32x32 models. alexnet: synthetic images of side
+  // round(S * 256 / 227) (256 for AlexNet's 227, 32 for LeNet-5's 28), each
+  // training batch randomly cropped to the model's S x S and flipped half the
+  // time; evaluation takes the centre crop. Deterministic in (seed, epoch,
+  // batch index), so resume stays exact. Evaluation never augments. Recorded
+  // in the checkpoint; a resume must use the same value.
   std::string augment = "none";
   int64_t synthetic_train = 256;
   int64_t synthetic_test = 64;
@@ -48,6 +51,7 @@ struct TrainConfig {
   int64_t batch_size = 64;
   double learning_rate = 0.05;
   double momentum = 0.9;
+  bool nesterov = false;  // SGD's Nesterov momentum (PyTorch's formulation)
   double weight_decay = 5e-4;
   // The lecture's "divide the learning rate by 10": at the start of each of
   // these epochs (1-based) the rate is multiplied by lr_decay_factor.
