@@ -4,8 +4,9 @@
 //
 //   bazel run //fuzz:make_corpus -- "$PWD/fuzz"
 //
-// writes <dir>/corpus/{checkpoint,graph_def,idx}/* and <dir>/graph_def.dict.
+// writes <dir>/corpus/{checkpoint,graph_def,idx,cifar,event}/* and <dir>/graph_def.dict.
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -19,6 +20,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "data/cifar.h"
+#include "metrics/event_writer.h"
 #include "ops/array.h"
 #include "ops/math.h"
 #include "ops/registry.h"
@@ -195,6 +198,60 @@ bool IdxSeeds(const std::string& dir) {
          WriteFile(dir + "/labels_5.gz", labels(5), /*gzip=*/true);
 }
 
+// ------------------------------------------------------------- CIFAR-10
+
+bool CifarSeeds(const std::string& dir) {
+  MakeDir(dir);
+  auto records = [](int count, int label_offset) {
+    std::string s;
+    for (int r = 0; r < count; ++r) {
+      s.push_back(static_cast<char>((r + label_offset) % 10));
+      for (int p = 0; p < 3072; ++p) s.push_back(static_cast<char>(p * 7 + r));
+    }
+    return s;
+  };
+  std::string bad_label = records(2, 0);
+  bad_label[data::kCifarRecordBytes] = 10;  // the second record's label
+  return WriteFile(dir + "/records_1", records(1, 3)) && WriteFile(dir + "/records_3", records(3, 0)) &&
+         WriteFile(dir + "/bad_label", bad_label);
+}
+
+// ------------------------------------------------------------- event files
+
+bool EventSeeds(const std::string& dir) {
+  MakeDir(dir);
+  const std::string scratch = dir + "/.scratch";
+  auto writer = metrics::EventWriter::Create(scratch);
+  if (!writer.ok()) return Fail("events", writer.status());
+  absl::Status s = (*writer)->AddScalars(10, {{"train/loss", 0.5}, {"train/learning_rate", 0.05}});
+  if (s.ok()) s = (*writer)->AddScalars(20, {{"epoch/test_accuracy", 0.97}});
+  if (s.ok()) s = (*writer)->Close();
+  if (!s.ok()) return Fail("events", s);
+  const std::string path = (*writer)->path();
+  writer->reset();
+  std::ifstream in(path, std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  std::remove(path.c_str());
+  ::rmdir(scratch.c_str());
+  // The same events unframed, for event_fuzzer's 'F' mode: records joined
+  // by "\n--\n".
+  std::string pieces = "F";
+  {
+    metrics::Event e;
+    e.set_step(7);
+    e.set_wall_time(1.5);
+    auto* v = e.mutable_summary()->add_value();
+    v->set_tag("train/loss");
+    v->set_simple_value(0.25f);
+    pieces += e.SerializeAsString();
+    pieces += "\n--\n";
+    e.set_file_version("brain.Event:2");
+    pieces += e.SerializeAsString();
+  }
+  return WriteFile(dir + "/events.tfevents", file) && WriteFile(dir + "/framed_events", pieces);
+}
+
 }  // namespace
 }  // namespace strata
 
@@ -208,7 +265,8 @@ int main(int argc, char** argv) {
   const bool ok = strata::GraphSeeds(root + "/corpus/graph_def") &&
                   strata::Dictionary(root + "/graph_def.dict") &&
                   strata::CheckpointSeeds(root + "/corpus/checkpoint") &&
-                  strata::IdxSeeds(root + "/corpus/idx");
+                  strata::IdxSeeds(root + "/corpus/idx") && strata::CifarSeeds(root + "/corpus/cifar") &&
+                  strata::EventSeeds(root + "/corpus/event");
   if (ok) std::cout << "make_corpus: wrote " << root << "/corpus and " << root << "/graph_def.dict\n";
   return ok ? 0 : 1;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <deque>
 #include <unordered_map>
 #include <unordered_set>
@@ -218,7 +219,29 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
 
 absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::vector<Output>& fetches,
                                                  const std::vector<Node*>& targets, const RunOptions& options) {
-  STRATA_ASSIGN_OR_RETURN(Plan * plan, GetPlan(feeds, fetches, targets));
+  absl::StatusOr<Plan*> planned;
+  try {
+    planned = GetPlan(feeds, fetches, targets);
+  } catch (const std::bad_alloc&) {
+    // A tensor of the plan (an output buffer, a cast) did not fit in memory:
+    // name the graph's largest output, the likeliest culprit.
+    const Node* largest = nullptr;
+    int64_t largest_bytes = -1;
+    for (const auto& node : graph_.nodes()) {
+      for (int i = 0; i < node->num_outputs(); ++i) {
+        const TensorSpec& spec = node->output_spec(i);
+        const int64_t bytes = spec.shape.num_elements() * SizeOf(spec.dtype);
+        if (bytes > largest_bytes) {
+          largest_bytes = bytes;
+          largest = node.get();
+        }
+      }
+    }
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "out of memory allocating the tensors of this run; the graph's largest output is ",
+        largest != nullptr ? largest->Describe() : "none", " (", largest_bytes, " bytes)"));
+  }
+  STRATA_ASSIGN_OR_RETURN(Plan * plan, std::move(planned));
   for (const auto& [out, value] : feeds) {
     const TensorSpec& declared = out.node->output_spec(0);
     bool dtype_ok = value.dtype() == declared.dtype ||

@@ -266,7 +266,7 @@ TEST(HostileGraphDef, HugeShapesAreRefusedBeforeAnySessionAllocates) {
   // allocate. The default limit (4 GiB) refuses it at load time, naming the
   // node and the limit, and the graph keeps the error so nothing runs it.
   const int64_t side = int64_t{1} << 29;
-  for (const std::string& op : {"Placeholder", "Variable", "BroadcastTo"}) {
+  for (const std::string op : {"Placeholder", "Variable", "BroadcastTo"}) {
     SCOPED_TRACE(op);
     proto::GraphDef def = NewDef();
     AddPlaceholder(def, "scalar", {});
@@ -707,6 +707,30 @@ TEST(FuzzRegressions, IdxInputsGiveAStatus) {
       EXPECT_TRUE(Contains(labels.status(), path)) << labels.status();
     }
   }
+}
+
+}  // namespace
+}  // namespace strata
+
+namespace strata {
+namespace {
+
+// A graph built through the API (no loader limits) whose tensors cannot be
+// allocated: the run is a ResourceExhausted Status naming the largest
+// output, not a crash. 2^42 float32 values are 16 TiB.
+TEST(HostileRun, AnUnallocatableTensorIsResourceExhausted) {
+  Graph g;
+  Output x = ops::Placeholder(g, "x", Shape({}));
+  Output huge = ops::BroadcastTo(g, x, Shape({1 << 20, 1 << 20, 4}), "huge");
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  auto session = runtime::Session::Create(g);
+  ASSERT_TRUE(session.ok()) << session.status();
+  Tensor value(DType::kFloat32, Shape({}));
+  auto out = (*session)->Run({{x, value}}, {huge}, {});
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted) << out.status();
+  EXPECT_NE(std::string(out.status().message()).find("huge"), std::string::npos) << out.status();
+  EXPECT_NE(std::string(out.status().message()).find("17592186044416 bytes"), std::string::npos) << out.status();
 }
 
 }  // namespace

@@ -37,9 +37,9 @@ for config in "${configs[@]}"; do
   # --max_idle_secs lets this extra server exit soon after.
   bazel --output_base="$ob" --max_idle_secs=120 test --config="$config" --symlink_prefix=/ \
     --keep_going --test_output=errors \
-    --test_env=ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+    --test_env=ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:allocator_may_return_null=1 \
     --test_env=UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    --test_env=TSAN_OPTIONS=halt_on_error=1 \
+    --test_env=TSAN_OPTIONS=halt_on_error=1:allocator_may_return_null=1 \
     "${targets[@]}"
   rc=$?
   elapsed=$(($(date +%s) - start))

@@ -3,12 +3,16 @@
 # already installed it only checks and returns (well under a second).
 #   tools/setup.sh          build and test dependencies
 #   tools/setup.sh --peer   also the PyTorch peer used by bench/ (large)
+#   tools/setup.sh --fuzz   also clang, for the fuzzers (tools/ci_fuzz.sh)
 set -euo pipefail
 
 packages=(bazel-bootstrap libdnnl-dev libabsl-dev libprotobuf-dev protobuf-compiler
           libgtest-dev libgmock-dev libbenchmark-dev pkg-config zlib1g-dev g++ libpng-dev graphviz)
 if [[ "${1:-}" == "--peer" ]]; then
   packages+=(python3-torch python3-torchvision libopenblas0-pthread)
+fi
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang)  # clang 14 with libFuzzer and the sanitizer runtimes
 fi
 
 missing=()
