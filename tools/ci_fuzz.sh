@@ -35,7 +35,7 @@ for corpus in fuzz/corpus/*/; do
   done
   if "$bin/${name}_fuzzer" "$scratch/$name" "$corpus" "${extra[@]}" -max_total_time="$seconds" -timeout=10 \
       -print_final_stats=1 -artifact_prefix="$scratch/$name-" >"$scratch/$name.log" 2>&1; then
-    echo "ci_fuzz: ${name}_fuzzer: $(grep -m1 'number_of_executed_units' "$scratch/$name.log" | awk '{print $2}') inputs, $(grep -E '#[0-9]+ *DONE' "$scratch/$name.log" | grep -oE 'cov: [0-9]+ ft: [0-9]+'), no crash"
+    echo "ci_fuzz: ${name}_fuzzer: $(grep -m1 'number_of_executed_units' "$scratch/$name.log" | awk '{print $2}') inputs, $(grep -E '#[0-9]+[[:space:]]+DONE' "$scratch/$name.log" | grep -oE 'cov: [0-9]+ ft: [0-9]+'), no crash"
   else
     echo "ci_fuzz: ${name}_fuzzer FAILED:"
     grep -v '^\[libprotobuf' "$scratch/$name.log" | tail -40
