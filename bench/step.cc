@@ -1,19 +1,12 @@
-// Times one training step (forward, cross-entropy, backward, SGD momentum
-// update) or one inference (forward to the logits, inference mode) of a zoo
-// model on random data, the way ../shared/bench/torch_peer.py times PyTorch:
-// warm-up steps, then the median of timed steps, one JSON line.
-#include <algorithm>
-#include <chrono>
+// One JSON line per run for bench/compare.sh, which alternates it with
+// ../shared/bench/torch_peer.py: a zoo model's training step or inference,
+// median of --iters timed steps after --warmup untimed ones.
 #include <iostream>
-#include <random>
-#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
-#include "optim/sgd.h"
-#include "runtime/session.h"
-#include "zoo/model.h"
+#include "bench/model_bench.h"
 
 ABSL_FLAG(std::string, model, "lenet5", "zoo model");
 ABSL_FLAG(int64_t, batch, 64, "batch size");
@@ -22,55 +15,29 @@ ABSL_FLAG(int32_t, warmup, 10, "untimed steps first");
 ABSL_FLAG(std::string, mode, "train", "train or infer");
 ABSL_FLAG(bool, resnet_v1_5, false, "ResNet-50/101/152: stride on the 3x3 (torchvision's layout)");
 ABSL_FLAG(int64_t, classes, 1000, "classes of the model (10 for lenet5 and the CIFAR nets)");
+ABSL_FLAG(int32_t, threads, 0, "OpenMP threads (0: all cores)");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   using namespace strata;
-  const int64_t batch = absl::GetFlag(FLAGS_batch);
-  Graph g;
-  zoo::ModelConfig config;
-  config.batch_size = batch;
-  const std::string name = absl::GetFlag(FLAGS_model);
-  const bool ten_classes = name == "lenet5" || name.rfind("cifar_", 0) == 0;
-  config.num_classes = ten_classes ? 10 : absl::GetFlag(FLAGS_classes);
-  config.resnet_v1_5 = absl::GetFlag(FLAGS_resnet_v1_5);
-  auto model = zoo::BuildModel(name, g, config);
-  if (!model.ok()) return std::cerr << model.status() << "\n", 1;
-  const bool train = absl::GetFlag(FLAGS_mode) == "train";
-  if (!train && absl::GetFlag(FLAGS_mode) != "infer") return std::cerr << "--mode is train or infer\n", 1;
-  absl::StatusOr<Node*> step = nullptr;
-  if (train) step = optim::MinimizeWithSGD(g, model->loss, {0.01, 0.9, 5e-4, false});
-  if (!step.ok()) return std::cerr << step.status() << "\n", 1;
-  auto session = runtime::Session::Create(g);
-  if (!session.ok() || !(*session)->InitializeVariables(0).ok()) return 1;
-
-  Tensor x(model->images.spec()), y(model->labels.spec());
-  std::mt19937 rng(0);
-  std::normal_distribution<float> normal;
-  for (float& v : x.flat<float>()) v = normal(rng);
-  for (int32_t& v : y.flat<int32_t>()) v = static_cast<int32_t>(rng() % config.num_classes);
-  runtime::Feeds feeds = {{model->images, x}, {model->labels, y}};
-  RunOptions options;
-  options.training = train;
-  auto run = [&]() -> bool {
-    if (!train) return (*session)->Run({{model->images, x}}, {model->logits}, {}, options).ok();
-    return (*session)->Run(feeds, {model->loss}, {*step}, options).ok();
-  };
-
-  for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
-    if (!run()) return std::cerr << "step failed\n", 1;
-  }
-  std::vector<double> ms;
-  for (int i = 0; i < absl::GetFlag(FLAGS_iters); ++i) {
-    auto t = std::chrono::steady_clock::now();
-    run();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  const double median = ms[ms.size() / 2];
+  bench::BenchOptions o;
+  o.model = absl::GetFlag(FLAGS_model);
+  o.config.batch_size = absl::GetFlag(FLAGS_batch);
+  const bool ten_classes = o.model == "lenet5" || o.model.rfind("cifar_", 0) == 0;
+  o.config.num_classes = ten_classes ? 10 : absl::GetFlag(FLAGS_classes);
+  o.config.resnet_v1_5 = absl::GetFlag(FLAGS_resnet_v1_5);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode != "train" && mode != "infer") return std::cerr << "--mode is train or infer\n", 1;
+  o.train = mode == "train";
+  o.iters = absl::GetFlag(FLAGS_iters);
+  o.warmup = absl::GetFlag(FLAGS_warmup);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  auto r = bench::BenchModel(o);
+  if (!r.ok()) return std::cerr << r.status() << "\n", 1;
   std::cout << absl::StrFormat(
       "{\"system\": \"strata\", \"model\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"ms_per_step_median\": "
-      "%.3f, \"ms_min\": %.3f, \"ms_max\": %.3f, \"images_per_s\": %.2f}\n",
-      absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_mode), batch, median, ms.front(), ms.back(), batch / median * 1e3);
+      "%.3f, \"ms_min\": %.3f, \"ms_max\": %.3f, \"images_per_s\": %.2f, \"peak_rss_mb\": %.1f}\n",
+      o.model, mode, o.config.batch_size, r->ms_median, r->ms_min, r->ms_max, r->images_per_second,
+      r->peak_rss_bytes / 1048576.0);
   return 0;
 }

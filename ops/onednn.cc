@@ -1,6 +1,7 @@
 #include "ops/onednn.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "graph/graph.h"
 
@@ -52,6 +53,12 @@ memory Wrap(Tensor& t, const memory::desc& desc, const dnnl::engine& engine) {
   return memory(desc, engine, t.raw_data());
 }
 
+namespace {
+std::atomic<int64_t> reorders_executed{0};
+}  // namespace
+
+int64_t ReordersExecuted() { return reorders_executed.load(std::memory_order_relaxed); }
+
 LayoutBridge::LayoutBridge(const memory::desc& plain, const memory::desc& chosen, const dnnl::engine& engine)
     : needs_reorder_(plain != chosen), plain_(plain), engine_(engine) {
   if (!needs_reorder_) return;
@@ -63,6 +70,7 @@ LayoutBridge::LayoutBridge(const memory::desc& plain, const memory::desc& chosen
 memory LayoutBridge::In(Tensor& t, dnnl::stream& stream) {
   memory user(plain_, engine_, t.raw_data());
   if (!needs_reorder_) return user;
+  reorders_executed.fetch_add(1, std::memory_order_relaxed);
   to_chosen_.execute(stream, user, scratch_);
   return scratch_;
 }
@@ -75,6 +83,7 @@ memory LayoutBridge::Out(Tensor& t) {
 void LayoutBridge::Finish(Tensor& t, dnnl::stream& stream) {
   if (!needs_reorder_) return;
   memory user(plain_, engine_, t.raw_data());
+  reorders_executed.fetch_add(1, std::memory_order_relaxed);
   to_plain_.execute(stream, scratch_, user);
 }
 

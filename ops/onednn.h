@@ -51,6 +51,11 @@ memory::desc PlainDesc(const TensorSpec& spec);
 memory Wrap(Tensor& t, const dnnl::engine& engine);
 memory Wrap(Tensor& t, const memory::desc& desc, const dnnl::engine& engine);
 
+// Layout reorders executed by LayoutBridges so far in this process (all
+// threads): the profiler reports them per op, because each one is a copy the
+// graph compiler should remove.
+int64_t ReordersExecuted();
+
 // Connects a tensor in plain layout to an argument whose layout the primitive
 // chose (format_tag::any). Build once; on each run it either hands the
 // primitive the tensor's own memory or reorders through a scratch buffer.

@@ -218,7 +218,8 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
 }
 
 absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::vector<Output>& fetches,
-                                                 const std::vector<Node*>& targets, const RunOptions& options) {
+                                                 const std::vector<Node*>& targets, const RunOptions& options,
+                                                 Profile* profile) {
   absl::StatusOr<Plan*> planned;
   try {
     planned = GetPlan(feeds, fetches, targets);
@@ -262,13 +263,21 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::
       std::memcpy(dst->raw_data(), converted.raw_data(), converted.num_bytes());
     }
   }
+  if (profile != nullptr) profile->BeginRun();
   for (Plan::Step& step : plan->steps) {
     step.ctx.options = &options;
     absl::Status s;
+    const auto start = profile != nullptr ? Profile::Clock::now() : Profile::Clock::time_point();
+    const int64_t reorders = profile != nullptr ? onednn::ReordersExecuted() : 0;
     try {
       s = step.kernel->Run(step.ctx);
     } catch (const dnnl::error& e) {
       s = onednn::FromDnnlError(e, step.node->Describe());
+    }
+    if (profile != nullptr) {
+      device_->stream.wait();  // so the time is this op's alone
+      profile->Record(step.node->name(), step.node->op(), start, Profile::Clock::now(),
+                      onednn::ReordersExecuted() - reorders);
     }
     if (!s.ok()) {
       return absl::Status(s.code(), absl::StrCat("running ", step.node->Describe(), ": ", s.message()));

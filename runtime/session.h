@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
+#include "runtime/profile.h"
 #include "runtime/variable_store.h"
 
 namespace strata {
@@ -43,9 +44,10 @@ class Session {
 
   // Feeds placeholders, runs what `fetches` and `targets` need, and returns
   // a copy of each fetch. Errors name the node and the offending shapes.
+  // With a `profile`, each op's time and layout reorders are added to it.
   absl::StatusOr<std::vector<Tensor>> Run(const Feeds& feeds, const std::vector<Output>& fetches,
                                           const std::vector<Node*>& targets = {},
-                                          const RunOptions& options = {});
+                                          const RunOptions& options = {}, Profile* profile = nullptr);
 
   VariableStore& variables() { return *store_; }
   const std::shared_ptr<VariableStore>& shared_variables() { return store_; }

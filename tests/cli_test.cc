@@ -119,5 +119,27 @@ TEST(Cli, EvalOfSeveralCheckpointsIsAnEnsemble) {
   EXPECT_NE(missing.output.find(dir + "/nope.ckpt"), std::string::npos) << missing.output;
 }
 
+TEST(Cli, BenchTimesAStepAndWritesAProfile) {
+  const std::string dir = Dir("bench");
+  const CommandResult run =
+      Strata(absl::StrCat("bench --model=lenet5 --batch=16 --iters=3 --warmup=1 --profile=", dir, "/trace.json"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("lenet5 train, batch 16, 10 classes: "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find(" ms/step (median of 3"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("peak resident memory"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("Conv2DBackpropFilter"), std::string::npos) << run.output;
+  std::ifstream trace(dir + "/trace.json");
+  std::string first_line;
+  std::getline(trace, first_line);
+  EXPECT_EQ(first_line, "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [");
+
+  const CommandResult infer = Strata("bench --model=lenet5 --mode=infer --batch=4 --iters=2 --warmup=0");
+  ASSERT_EQ(infer.exit_code, 0) << infer.output;
+  EXPECT_NE(infer.output.find("lenet5 infer, batch 4"), std::string::npos) << infer.output;
+  const CommandResult bad = Strata("bench --model=lenet5 --mode=fly");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("--mode='fly'"), std::string::npos) << bad.output;
+}
+
 }  // namespace
 }  // namespace strata

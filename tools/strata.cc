@@ -1,4 +1,5 @@
-// `strata`: the command-line tool. Subcommands train, eval, inspect and summary.
+// `strata`: the command-line tool. Subcommands train, eval, inspect, summary,
+// bench, visualize, graph and plot.
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "bench/model_bench.h"
 #include "data/mnist.h"
 #include "serialization/checkpoint.h"
 #include "serialization/crc32c.h"
@@ -50,7 +52,7 @@ ABSL_FLAG(int64_t, classes, 0,
           "train/summary: number of classes (0: 10 for train; for summary the paper's, 1000 for the ImageNet "
           "models and 10 for lenet5 and the CIFAR nets).");
 ABSL_FLAG(int32_t, epochs, 10, "train: passes over the training split.");
-ABSL_FLAG(int64_t, batch, 64, "train: mini-batch size.");
+ABSL_FLAG(int64_t, batch, 64, "train/bench: mini-batch size.");
 ABSL_FLAG(double, lr, 0.05, "train: (initial) learning rate.");
 ABSL_FLAG(std::string, optimizer, "sgd",
           "train: sgd, adam, adamw, rmsprop or adagrad (PyTorch's rules and defaults; --momentum is SGD's).");
@@ -93,6 +95,13 @@ ABSL_FLAG(std::string, checkpoint, "",
           "(eval: several, comma-separated, evaluate as an ensemble). "
           "Default: checkpoints/<model>.ckpt.");
 ABSL_FLAG(int64_t, eval_batch, 500, "train/eval: batch size for evaluation.");
+ABSL_FLAG(std::string, mode, "train", "bench: time a training step (train) or an inference (infer).");
+ABSL_FLAG(int32_t, threads, 0, "bench: OpenMP threads for oneDNN (0: all cores).");
+ABSL_FLAG(int32_t, iters, 20, "bench: timed steps (their median is reported).");
+ABSL_FLAG(int32_t, warmup, 5, "bench: untimed steps before them.");
+ABSL_FLAG(std::string, profile, "",
+          "bench: write a per-op trace of the timed steps to this file (Chrome trace JSON: chrome://tracing, "
+          "Perfetto) and print the time per op type.");
 ABSL_FLAG(std::string, config, "",
           "train: read the options from this text-protobuf file (fields named as these flags, see "
           "tools/train_config.proto); flags on the command line override it.");
@@ -142,6 +151,12 @@ Usage:
       chosen by --index=N (there is no image decoder yet, so --index stands in
       for --image); `top-inputs` the --top_k test digits with the highest mean
       activation of channel --filter of --layer (the first --max_examples only).
+  strata bench   --model=NAME [--mode=train|infer] [--batch=64] [--threads=T] [--iters=20]
+                 [--warmup=5] [--profile=trace.json] [model options]
+      Times a training step (SGD with momentum) or an inference on random data:
+      median ms/step, images/s and peak resident memory; --profile adds the time
+      and layout reorders per op type and writes a Chrome trace (chrome://tracing,
+      Perfetto).
   strata plot    --csv=DIR/metrics.csv [--out=metrics.svg]  (SVG: loss, learning rate, accuracy vs step)
   strata graph   --model=NAME [--out=model.dot|model.svg] [model options]
       Writes the model's forward graph as Graphviz DOT (op, output shape and
@@ -286,6 +301,37 @@ int RunInspect() {
   return 0;
 }
 
+int RunBench() {
+  bench::BenchOptions o;
+  o.model = absl::GetFlag(FLAGS_model);
+  o.config = ModelOptions(zoo::PaperNumClasses(o.model));
+  o.config.batch_size = absl::GetFlag(FLAGS_batch);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode != "train" && mode != "infer") {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--mode='", mode, "': expected train or infer")));
+  }
+  o.train = mode == "train";
+  o.iters = absl::GetFlag(FLAGS_iters);
+  o.warmup = absl::GetFlag(FLAGS_warmup);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  const std::string trace = absl::GetFlag(FLAGS_profile);
+  runtime::Profile profile;
+  if (!trace.empty()) o.profile = &profile;
+  auto r = bench::BenchModel(o);
+  if (!r.ok()) return Fail(r.status());
+  std::cout << absl::StrFormat(
+      "%s %s, batch %d, %d classes: %.3f ms/step (median of %d; min %.3f, max %.3f), %.1f images/s, peak "
+      "resident memory %.1f MiB%s\n",
+      o.model, mode, o.config.batch_size, o.config.num_classes, r->ms_median, o.iters, r->ms_min, r->ms_max,
+      r->images_per_second, r->peak_rss_bytes / 1048576.0, trace.empty() ? "" : " (profiled: slower)");
+  if (!trace.empty()) {
+    std::cout << profile.FormatTotals();
+    if (absl::Status s = profile.WriteChromeTrace(UserPath(trace)); !s.ok()) return Fail(s);
+    std::cout << "trace written to " << UserPath(trace) << "\n";
+  }
+  return 0;
+}
+
 int RunSummary() {
   const std::string model = absl::GetFlag(FLAGS_model);
   auto summary = zoo::Summarize(model, ModelOptions(zoo::PaperNumClasses(model)));
@@ -317,6 +363,7 @@ int main(int argc, char** argv) {
   if (command == "eval") return strata::RunEval();
   if (command == "inspect") return strata::RunInspect();
   if (command == "summary") return strata::RunSummary();
-  std::cerr << "strata: unknown command '" << command << "' (train, eval, inspect, summary, visualize, graph)\n\nstrata: " << strata::kUsage << "\n";
+  if (command == "bench") return strata::RunBench();
+  std::cerr << "strata: unknown command '" << command << "' (train, eval, inspect, summary, bench, visualize, graph, plot)\n\nstrata: " << strata::kUsage << "\n";
   return 2;
 }

@@ -1,0 +1,67 @@
+#include "bench/model_bench.h"
+
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
+#include "optim/sgd.h"
+#include "runtime/session.h"
+
+namespace strata::bench {
+
+absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
+  if (o.iters < 1 || o.warmup < 0 || o.threads < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("iters (", o.iters, ") must be >= 1, warmup (", o.warmup,
+                                                   ") and threads (", o.threads, ") >= 0"));
+  }
+  // Before the first primitive: oneDNN sizes its OpenMP team then.
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+  Graph g;
+  STRATA_ASSIGN_OR_RETURN(zoo::Model model, zoo::BuildModel(o.model, g, o.config));
+  BenchResult result;
+  result.parameters = zoo::CountTrainableParameters(g);
+  Node* step = nullptr;
+  if (o.train) {
+    STRATA_ASSIGN_OR_RETURN(step, optim::MinimizeWithSGD(g, model.loss, {0.01, 0.9, 5e-4, false}));
+  }
+  STRATA_ASSIGN_OR_RETURN(auto session, runtime::Session::Create(g));
+  STRATA_RETURN_IF_ERROR(session->InitializeVariables(0));
+
+  Tensor x(model.images.spec()), y(model.labels.spec());
+  std::mt19937 rng(0);
+  std::normal_distribution<float> normal;
+  for (float& v : x.flat<float>()) v = normal(rng);
+  for (int32_t& v : y.flat<int32_t>()) v = static_cast<int32_t>(rng() % o.config.num_classes);
+  RunOptions run_options;
+  run_options.training = o.train;
+  auto run = [&](runtime::Profile* profile) -> absl::Status {
+    if (!o.train) {
+      return session->Run({{model.images, x}}, {model.logits}, {}, run_options, profile).status();
+    }
+    return session->Run({{model.images, x}, {model.labels, y}}, {model.loss}, {step}, run_options, profile).status();
+  };
+  for (int i = 0; i < o.warmup; ++i) STRATA_RETURN_IF_ERROR(run(nullptr));
+  std::vector<double> ms;
+  for (int i = 0; i < o.iters; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    STRATA_RETURN_IF_ERROR(run(o.profile));
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  result.ms_median = ms[ms.size() / 2];
+  result.ms_min = ms.front();
+  result.ms_max = ms.back();
+  result.images_per_second = o.config.batch_size / result.ms_median * 1e3;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+  return result;
+}
+
+}  // namespace strata::bench

@@ -1,0 +1,40 @@
+// Times a zoo model's training step (forward, cross-entropy, backward, SGD
+// momentum update) or inference (forward to the logits, inference mode) on
+// random data, as ../shared/bench/torch_peer.py times PyTorch: untimed
+// warm-up steps, then the median of timed steps. Behind `strata bench` and
+// //bench:step.
+#ifndef STRATA_BENCH_MODEL_BENCH_H_
+#define STRATA_BENCH_MODEL_BENCH_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "runtime/profile.h"
+#include "zoo/model.h"
+
+namespace strata::bench {
+
+struct BenchOptions {
+  std::string model = "lenet5";
+  zoo::ModelConfig config;  // its batch_size is the batch
+  bool train = true;        // false: inference
+  int warmup = 10;
+  int iters = 50;
+  int threads = 0;  // OpenMP threads for oneDNN; 0: the default (all cores)
+  // Profile the timed steps (adds a stream wait per op) into this.
+  runtime::Profile* profile = nullptr;
+};
+
+struct BenchResult {
+  double ms_median = 0, ms_min = 0, ms_max = 0;
+  double images_per_second = 0;
+  int64_t peak_rss_bytes = 0;  // the process's resident high-water mark
+  int64_t parameters = 0;
+};
+
+absl::StatusOr<BenchResult> BenchModel(const BenchOptions& options);
+
+}  // namespace strata::bench
+
+#endif  // STRATA_BENCH_MODEL_BENCH_H_
