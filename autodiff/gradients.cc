@@ -38,6 +38,11 @@ std::vector<bool> DependsOnWrt(const Graph& g, const std::vector<Output>& wrt) {
 }  // namespace
 
 absl::StatusOr<std::vector<Output>> Gradients(Graph& g, Output loss, const std::vector<Output>& wrt) {
+  return Gradients(g, loss, wrt, nullptr);
+}
+
+absl::StatusOr<std::vector<Output>> Gradients(Graph& g, Output loss, const std::vector<Output>& wrt,
+                                              const GradientReadyFn& on_ready) {
   STRATA_RETURN_IF_ERROR(g.status());
   if (!loss.valid()) return absl::InvalidArgumentError("Gradients: the loss is an invalid Output");
   if (loss.shape().num_elements() != 1) {
@@ -73,8 +78,40 @@ absl::StatusOr<std::vector<Output>> Gradients(Graph& g, Output loss, const std::
     contributions[{loss.node->id(), loss.index}].push_back(ops::Const(g, one, "seed"));
   }
 
+  // The gradient of wrt[i] is final once the sweep has passed the lowest id
+  // among its consumers on the path: (that id, i), highest first.
+  std::vector<std::pair<int, int>> ready_after;
+  if (on_ready) {
+    std::map<std::pair<int, int>, int> lowest_consumer;
+    for (const auto& n : g.nodes()) {
+      if (!on_path(n.get()) || n->id() > loss.node->id()) continue;
+      for (const Output& in : n->inputs()) {
+        auto key = std::make_pair(in.node->id(), in.index);
+        if (!lowest_consumer.count(key)) lowest_consumer[key] = n->id();  // nodes are visited by id
+      }
+    }
+    for (size_t i = 0; i < wrt.size(); ++i) {
+      auto it = lowest_consumer.find({wrt[i].node->id(), wrt[i].index});
+      ready_after.push_back({it == lowest_consumer.end() ? -1 : it->second, static_cast<int>(i)});
+    }
+    std::stable_sort(ready_after.begin(), ready_after.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+  }
+  size_t next_ready = 0;
+  // Calls on_ready for every wrt entry whose consumers all have ids > id.
+  auto announce = [&](int id) -> absl::Status {
+    for (; next_ready < ready_after.size() && ready_after[next_ready].first > id; ++next_ready) {
+      const int i = ready_after[next_ready].second;
+      Output grad = total(wrt[i]);
+      STRATA_RETURN_IF_ERROR(g.status());
+      if (grad.valid()) STRATA_RETURN_IF_ERROR(on_ready(i, grad));
+    }
+    return absl::OkStatus();
+  };
+
   const int last = loss.node->id();
   for (int id = last; id >= 0; --id) {
+    STRATA_RETURN_IF_ERROR(announce(id));
     Node* node = g.nodes()[id].get();
     if (!on_path(node) || node->inputs().empty()) continue;
     std::vector<Output> output_grads;
@@ -116,6 +153,7 @@ absl::StatusOr<std::vector<Output>> Gradients(Graph& g, Output loss, const std::
     }
   }
 
+  STRATA_RETURN_IF_ERROR(announce(-2));
   std::vector<Output> result;
   for (const Output& x : wrt) result.push_back(total(x));
   STRATA_RETURN_IF_ERROR(g.status());

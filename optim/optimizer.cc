@@ -216,12 +216,32 @@ absl::StatusOr<TrainStep> BuildTrainStep(Graph& g, Output loss, const OptimizerC
           display, ": ", v.valid() ? v.node->Describe() : "an invalid Output", " is not a variable"));
     }
   }
-  STRATA_ASSIGN_OR_RETURN(std::vector<Output> grads, autodiff::Gradients(g, loss, variables));
+  const OptimizerConfig::GradientTransform& transform = config.gradient_transform;
+  autodiff::GradientReadyFn on_ready;
+  if (transform.on_gradient) {
+    on_ready = [&](int index, const Output& grad) { return transform.on_gradient(g, index, variables[index], grad); };
+  }
+  STRATA_ASSIGN_OR_RETURN(std::vector<Output> grads, autodiff::Gradients(g, loss, variables, on_ready));
   for (size_t i = 0; i < variables.size(); ++i) {
     if (!grads[i].valid()) {
       return absl::InvalidArgumentError(absl::StrCat(display, ": the loss ", loss.name(),
                                                      " does not depend on variable '", variables[i].node->name(), "'"));
     }
+  }
+  if (transform.finish) {
+    STRATA_ASSIGN_OR_RETURN(std::vector<Output> transformed, transform.finish(g, variables, grads));
+    STRATA_RETURN_IF_ERROR(g.status());
+    if (transformed.size() != grads.size()) {
+      return absl::InternalError(absl::StrCat(display, ": the gradient transform returned ", transformed.size(),
+                                              " gradients for ", grads.size(), " variables"));
+    }
+    for (size_t i = 0; i < grads.size(); ++i) {
+      if (!transformed[i].valid() || transformed[i].spec() != grads[i].spec()) {
+        return absl::InternalError(absl::StrCat(display, ": the gradient transform changed the gradient of '",
+                                                variables[i].node->name(), "'"));
+      }
+    }
+    grads = std::move(transformed);
   }
 
   TrainStep result;

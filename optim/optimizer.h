@@ -70,6 +70,21 @@ struct OptimizerConfig {
   // this value before the update; 0 = off.
   double clip_global_norm = 0.0;
   VariableOptions variable_options;
+  // Optional: what happens between the gradients and the clipping and
+  // updates, without optim knowing how (data-parallel training averages the
+  // gradients across processes here; see distributed/). on_gradient is
+  // called during the backward sweep as soon as variables[index]'s gradient
+  // is final (autodiff::GradientReadyFn: nodes it adds run as soon as that
+  // gradient is computed); finish then returns the gradients to apply, one
+  // per variable with its spec. Both empty: the gradients are applied as
+  // they are.
+  struct GradientTransform {
+    std::function<absl::Status(Graph& g, int index, const Output& variable, const Output& grad)> on_gradient;
+    std::function<absl::StatusOr<std::vector<Output>>(Graph& g, const std::vector<Output>& variables,
+                                                      const std::vector<Output>& grads)>
+        finish;
+  };
+  GradientTransform gradient_transform;
 
   static OptimizerConfig Defaults(OptimizerKind kind);
   static OptimizerConfig SGD(double learning_rate, double momentum = 0, double weight_decay = 0,

@@ -7,7 +7,8 @@
 set -euo pipefail
 
 packages=(bazel-bootstrap libdnnl-dev libabsl-dev libprotobuf-dev protobuf-compiler
-          libgtest-dev libgmock-dev libbenchmark-dev pkg-config zlib1g-dev g++ libpng-dev graphviz)
+          libgtest-dev libgmock-dev libbenchmark-dev pkg-config zlib1g-dev g++ libpng-dev graphviz
+          libopenmpi-dev openmpi-bin libonnx-dev)
 if [[ "${1:-}" == "--peer" ]]; then
   packages+=(python3-torch python3-torchvision libopenblas0-pthread)
 fi

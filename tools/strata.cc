@@ -18,18 +18,24 @@
 #include "absl/strings/str_split.h"
 #include "bench/model_bench.h"
 #include "data/mnist.h"
+#include "distributed/data_parallel.h"
 #include "serialization/checkpoint.h"
 #include "serialization/crc32c.h"
 #include "tools/config_file.h"
 #include "tools/visualize.h"
 #include "training/ensemble.h"
 #include "training/trainer.h"
+#include "zoo/arch_spec.h"
 #include "zoo/model.h"
 #include "zoo/summary.h"
 
 ABSL_FLAG(std::string, model, "lenet5",
           "Model to build: lenet5, alexnet, vgg_a, vgg_a_lrn, vgg_b, vgg_c, vgg_d, vgg_e (vgg11/13/16/19), "
           "googlenet, resnet18/34/50/101/152, cifar_resnet20/32/44/56/110, cifar_plain20/32/44/56/110.");
+ABSL_FLAG(std::string, arch, "",
+          "train/summary/graph: build the model from a one-line spec instead, e.g. "
+          "\"[(conv3-32,relu)*2,pool2]*2,fc-128,relu,fc-10\" (grammar: zoo/arch_spec.h); the same as "
+          "--model=arch:SPEC, the name checkpoints record.");
 ABSL_FLAG(std::string, data, "",
           "train: 'synthetic' for generated images of the model's input size (256 to train on, 64 to test "
           "on), 'cifar10:DIR' for the CIFAR-10 binary files in DIR (models with 3x32x32 input), or a directory with the MNIST IDX files (train-*/test-*, gzip or plain). Default: the MNIST "
@@ -99,12 +105,21 @@ ABSL_FLAG(std::string, mode, "train", "bench: time a training step (train) or an
 ABSL_FLAG(int32_t, threads, 0, "bench: OpenMP threads for oneDNN (0: all cores).");
 ABSL_FLAG(int32_t, iters, 20, "bench: timed steps (their median is reported).");
 ABSL_FLAG(int32_t, warmup, 5, "bench: untimed steps before them.");
+ABSL_FLAG(bool, fuse, true,
+          "bench: fuse each convolution's ReLU into its oneDNN primitive (--nofuse: run them apart, to "
+          "measure the fusion or to debug it).");
 ABSL_FLAG(std::string, profile, "",
           "bench: write a per-op trace of the timed steps to this file (Chrome trace JSON: chrome://tracing, "
           "Perfetto) and print the time per op type.");
 ABSL_FLAG(std::string, config, "",
           "train: read the options from this text-protobuf file (fields named as these flags, see "
           "tools/train_config.proto); flags on the command line override it.");
+ABSL_FLAG(double, bucket_mb, 25,
+          "train under mpirun: gradients are all-reduced in buckets of this many MB, each started as soon as "
+          "its gradients are computed (0: one per variable).");
+ABSL_FLAG(double, collective_timeout_s, 60,
+          "train under mpirun: a collective not done within this many seconds (a rank died or hung) stops "
+          "every rank with a message.");
 ABSL_FLAG(int32_t, prefetch, 2,
           "train: make the training batches (copy, augmentation) this many steps ahead on a background "
           "thread (0: between the steps); the results are identical either way.");
@@ -122,6 +137,8 @@ Usage:
                  [--clip_norm=X] [--validation=N] [--log_dir=DIR] [--checkpoint_every=N]
                  [--keep=K] [--resume] [--nan_guard] [--augment=none|cifar|alexnet] [--prefetch=2]
                  [--config=FILE]
+      mpirun -np N strata train ... [--bucket_mb=25] [--collective_timeout_s=60]: data parallel, each
+      rank training on --batch/N of every batch (docs/scaling.md).
       Trains with mini-batch SGD by default (the learning rate is divided by 10 at the
       start of each --lr_decay_epochs epoch), prints a line per epoch (loss, test
       accuracy, time) and writes a checkpoint after every epoch (and every
@@ -152,7 +169,7 @@ Usage:
       for --image); `top-inputs` the --top_k test digits with the highest mean
       activation of channel --filter of --layer (the first --max_examples only).
   strata bench   --model=NAME [--mode=train|infer] [--batch=64] [--threads=T] [--iters=20]
-                 [--warmup=5] [--profile=trace.json] [model options]
+                 [--warmup=5] [--nofuse] [--profile=trace.json] [model options]
       Times a training step (SGD with momentum) or an inference on random data:
       median ms/step, images/s and peak resident memory; --profile adds the time
       and layout reorders per op type and writes a Chrome trace (chrome://tracing,
@@ -247,8 +264,20 @@ int RunTrain() {
   c.eval_batch_size = absl::GetFlag(FLAGS_eval_batch);
   c.progress_bar = isatty(fileno(stderr));
   c.prefetch = absl::GetFlag(FLAGS_prefetch);
+  // Under mpirun: data parallel over the ranks (docs/scaling.md).
+  std::shared_ptr<distributed::MpiDataParallel> mpi;
+  if (distributed::LaunchedByMpirun()) {
+    auto created = distributed::MpiDataParallel::Create(
+        {absl::GetFlag(FLAGS_bucket_mb), absl::GetFlag(FLAGS_collective_timeout_s)});
+    if (!created.ok()) return Fail(created.status());
+    mpi = *created;
+    c.data_parallel = mpi;
+  }
   auto result = training::Train(c, std::cerr);
+  // A failing rank takes the others down rather than leaving them waiting.
+  if (!result.ok() && mpi != nullptr) mpi->mpi().Abort(result.status());
   if (!result.ok()) return Fail(result.status());
+  if (mpi != nullptr) mpi->mpi().Finalize();
   return 0;
 }
 
@@ -314,6 +343,7 @@ int RunBench() {
   o.iters = absl::GetFlag(FLAGS_iters);
   o.warmup = absl::GetFlag(FLAGS_warmup);
   o.threads = absl::GetFlag(FLAGS_threads);
+  o.passes.fuse_conv_relu = absl::GetFlag(FLAGS_fuse);
   const std::string trace = absl::GetFlag(FLAGS_profile);
   runtime::Profile profile;
   if (!trace.empty()) o.profile = &profile;
@@ -350,6 +380,9 @@ int main(int argc, char** argv) {
     if (absl::Status s = strata::tools::ApplyConfigFile(strata::UserPath(config)); !s.ok()) return strata::Fail(s);
   }
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (const std::string arch = absl::GetFlag(FLAGS_arch); !arch.empty()) {
+    absl::SetFlag(&FLAGS_model, absl::StrCat(strata::zoo::kArchPrefix, arch));
+  }
   if (args.size() >= 2 && (std::string(args[1]) == "visualize" || std::string(args[1]) == "graph")) {
     return strata::tools::RunVisualize(args);
   }

@@ -28,6 +28,7 @@
 #include "optim/schedule.h"
 #include "runtime/session.h"
 #include "serialization/checkpoint.h"
+#include "training/data_parallel.h"
 #include "zoo/model.h"
 
 namespace strata::training {
@@ -410,7 +411,12 @@ std::string FirstNonFinite(Graph& graph, runtime::Session& session, const runtim
 
 }  // namespace
 
-absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) {
+absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log_in) {
+  // Data parallel (training/data_parallel.h): rank 0 alone logs and writes.
+  DataParallel* const dp = config.data_parallel.get();
+  const bool chief = dp == nullptr || dp->rank() == 0;
+  std::ostream& log = chief ? log_in : NullOutput();
+  STRATA_RETURN_IF_ERROR(CheckDataParallel(dp, config.batch_size));
   if (config.epochs < 1 || config.batch_size < 1) {
     return absl::InvalidArgumentError(absl::StrCat("epochs (", config.epochs, ") and batch size (",
                                                    config.batch_size, ") must be >= 1"));
@@ -423,7 +429,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
     return absl::InvalidArgumentError("resume, keep and checkpoint_every need a checkpoint path");
   }
   zoo::ModelConfig model_config = config.model_config;
-  model_config.batch_size = config.batch_size;
+  model_config.batch_size = dp != nullptr ? config.batch_size / dp->size() : config.batch_size;
   STRATA_ASSIGN_OR_RETURN(const Shape input, ModelInputShape(config.model, model_config));
   const bool cifar10 = !config.cifar10_dir.empty();
   if (cifar10 && config.synthetic_data) {
@@ -483,7 +489,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
   Graph graph;
   STRATA_ASSIGN_OR_RETURN(zoo::Model model, zoo::BuildModel(config.model, graph, model_config));
   const int64_t parameters = zoo::CountTrainableParameters(graph);
-  STRATA_ASSIGN_OR_RETURN(const optim::TrainStep train_step, optim::BuildTrainStep(graph, model.loss, optimizer));
+  optim::OptimizerConfig step_optimizer = optimizer;
+  if (dp != nullptr) STRATA_RETURN_IF_ERROR(dp->AverageGradients(step_optimizer));
+  STRATA_ASSIGN_OR_RETURN(const optim::TrainStep train_step,
+                          optim::BuildTrainStep(graph, model.loss, step_optimizer));
   STRATA_ASSIGN_OR_RETURN(auto session, runtime::Session::Create(graph));
   STRATA_RETURN_IF_ERROR(session->InitializeVariables(config.seed));
   runtime::VariableStore& store = session->variables();
@@ -552,10 +561,11 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
   } else if (config.resume) {
     log << "no checkpoint at " << config.checkpoint << " yet: starting from scratch\n";
   }
+  if (dp != nullptr) STRATA_RETURN_IF_ERROR(dp->BroadcastVariables(store));
 
   std::unique_ptr<metrics::CsvWriter> csv;
   std::unique_ptr<metrics::EventWriter> events;
-  if (!config.log_dir.empty()) {
+  if (!config.log_dir.empty() && chief) {
     std::error_code error;
     std::filesystem::create_directories(config.log_dir, error);
     if (error) {
@@ -596,6 +606,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
     m["epoch_batches"] = absl::StrCat(batches);
     m["epoch_loss_sum"] = Exact(loss_sum);
     m["step"] = absl::StrCat(step);
+    m["ranks"] = absl::StrCat(dp != nullptr ? dp->size() : 1);  // informative: any number may resume
     m["schedule_state"] = schedule->SerializeState();
     if (config.synthetic_data) {
       m["synthetic_test"] = absl::StrCat(config.synthetic_test);
@@ -608,8 +619,9 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
   // The batch as the data holds it, and as the model takes it.
   std::vector<int64_t> batch_dims = {config.batch_size};
   for (int64_t d : augmentation.data_example.dims()) batch_dims.push_back(d);
-  Tensor images(DType::kFloat32, Shape(batch_dims)), labels(model.labels.spec());
-  Tensor augmented(model.images.spec());  // fed instead of images when augmenting
+  // Global batches (every rank makes the whole batch and feeds its shard).
+  Tensor images(DType::kFloat32, Shape(batch_dims)), labels(DType::kInt32, Shape{config.batch_size});
+  Tensor augmented(DType::kFloat32, GlobalBatchShape(model.images.shape(), config.batch_size));
   std::unique_ptr<data::Prefetcher> prefetcher;
   if (config.prefetch > 0) {
     data::PrefetchOptions o;
@@ -656,6 +668,9 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
         if (augment) augmenter.Apply(images, epoch, i, &augmented);
         feeds = {{model.images, augment ? augmented : images}, {model.labels, labels}};
       }
+      if (dp != nullptr) {
+        for (auto& [placeholder, value] : feeds) value = ShardRows(value, dp->rank(), dp->size());
+      }
       RunOptions run;
       run.training = true;
       run.step = step;
@@ -663,7 +678,11 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
       std::map<std::string, Tensor> before;
       if (config.nan_guard) before = serialization::SnapshotVariables(store);
       STRATA_ASSIGN_OR_RETURN(std::vector<Tensor> out, session->Run(feeds, {model.loss}, {train_step.step}, run));
-      const float loss = out[0].data<float>()[0];
+      float loss = out[0].data<float>()[0];
+      if (dp != nullptr) {
+        STRATA_ASSIGN_OR_RETURN(const double mean, dp->Average(loss));
+        loss = static_cast<float>(mean);
+      }
       if (config.nan_guard && !std::isfinite(loss)) {
         if (config.progress_bar) log << "\r\033[K";
         for (const auto& [name, value] : before) STRATA_RETURN_IF_ERROR(store.Set(name, value));
@@ -693,7 +712,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
         DrawProgress(log, epoch, config.epochs, i + 1, steps, loss_sum / (i + 1),
                      done * config.batch_size / elapsed, elapsed / done * (steps - i - 1));
       }
-      if (config.checkpoint_every > 0 && step % config.checkpoint_every == 0 && i + 1 < steps) {
+      if (chief && config.checkpoint_every > 0 && step % config.checkpoint_every == 0 && i + 1 < steps) {
         STRATA_RETURN_IF_ERROR(WriteCheckpoint(config, store, metadata(epoch, i + 1, loss_sum), step));
       }
     }
@@ -734,7 +753,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
       STRATA_RETURN_IF_ERROR(events->AddScalars(step, scalars));
       STRATA_RETURN_IF_ERROR(events->Flush());
     }
-    if (!config.checkpoint.empty()) {
+    if (!config.checkpoint.empty() && chief) {
       std::map<std::string, std::string> m = metadata(epoch, steps, loss_sum);
       m["test_accuracy"] = FormatAccuracy(stats.test);
       STRATA_RETURN_IF_ERROR(WriteCheckpoint(config, store, m, step));
@@ -743,6 +762,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log) 
   }
   result.steps = step;
   if (!config.checkpoint.empty()) log << "checkpoint written to " << config.checkpoint << "\n";
+  if (dp != nullptr && !dp->Summary().empty()) log << dp->Summary() << "\n";
   return result;
 }
 

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "data/mnist.h"
 #include "runtime/variable_store.h"
+#include "training/data_parallel.h"
 #include "zoo/model.h"
 
 namespace strata::training {
@@ -100,6 +101,13 @@ struct TrainConfig {
   // background thread (data::Prefetcher); 0: made between the steps. Either
   // way the batches, and so the trained weights, are bit-identical.
   int prefetch = 2;
+  // Data-parallel training (training/data_parallel.h; distributed/ has the
+  // MPI implementation): batch_size stays the global batch and each of the N
+  // ranks trains on its batch_size / N rows of every global batch, with the
+  // gradients averaged over ranks; rank 0 alone logs and writes checkpoints
+  // (resuming reads the checkpoint on every rank: a shared file system).
+  // Null: this process alone.
+  std::shared_ptr<DataParallel> data_parallel;
 };
 
 struct EvalResult {
