@@ -30,7 +30,9 @@ absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
   if (o.train) {
     STRATA_ASSIGN_OR_RETURN(step, optim::MinimizeWithSGD(g, model.loss, {0.01, 0.9, 5e-4, false}));
   }
-  STRATA_ASSIGN_OR_RETURN(auto session, runtime::Session::Create(g));
+  runtime::SessionOptions session_options;
+  session_options.passes = o.passes;
+  STRATA_ASSIGN_OR_RETURN(auto session, runtime::Session::Create(g, session_options));
   STRATA_RETURN_IF_ERROR(session->InitializeVariables(0));
 
   Tensor x(model.images.spec()), y(model.labels.spec());

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "runtime/fusion.h"
 #include "runtime/profile.h"
 #include "zoo/model.h"
 
@@ -22,6 +23,7 @@ struct BenchOptions {
   int warmup = 10;
   int iters = 50;
   int threads = 0;  // OpenMP threads for oneDNN; 0: the default (all cores)
+  runtime::PassOptions passes;  // the plan's fusions
   // Profile the timed steps (adds a stream wait per op) into this.
   runtime::Profile* profile = nullptr;
 };

@@ -16,6 +16,7 @@ ABSL_FLAG(std::string, mode, "train", "train or infer");
 ABSL_FLAG(bool, resnet_v1_5, false, "ResNet-50/101/152: stride on the 3x3 (torchvision's layout)");
 ABSL_FLAG(int64_t, classes, 1000, "classes of the model (10 for lenet5 and the CIFAR nets)");
 ABSL_FLAG(int32_t, threads, 0, "OpenMP threads (0: all cores)");
+ABSL_FLAG(bool, fuse, true, "fuse each convolution's ReLU into its primitive");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   o.iters = absl::GetFlag(FLAGS_iters);
   o.warmup = absl::GetFlag(FLAGS_warmup);
   o.threads = absl::GetFlag(FLAGS_threads);
+  o.passes.fuse_conv_relu = absl::GetFlag(FLAGS_fuse);
   auto r = bench::BenchModel(o);
   if (!r.ok()) return std::cerr << r.status() << "\n", 1;
   std::cout << absl::StrFormat(

@@ -85,6 +85,9 @@ struct KernelBuildContext {
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
   DeviceContext* device;
+  // Set by the plan's fusion pass (runtime/fusion.h) for the ops that take
+  // one: an activation ("relu") the kernel applies to its output.
+  std::string fused_activation;
   template <typename T>
   absl::StatusOr<T> Attr(const std::string& name) const;
 };

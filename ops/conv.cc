@@ -196,7 +196,8 @@ Geometry MakeGeometry(const Shape& x, const Shape& w, const ConvAttrs& a) {
 // The forward primitive descriptor: the kernel of Conv2D, and the hint the
 // backward primitives need to pick matching implementations.
 dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& x, const Shape& w, const Shape* b, const Shape& y,
-                                                    const ConvAttrs& a, const dnnl::engine& engine) {
+                                                    const ConvAttrs& a, const dnnl::engine& engine,
+                                                    bool fused_relu = false) {
   const Geometry geo = MakeGeometry(x, w, a);
   auto desc = b != nullptr
                   ? dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
@@ -206,16 +207,26 @@ dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& x, const Shape&
                   : dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
                                                     Any(x), AnyWeights(w, a), Any(y), geo.strides, geo.pad_l,
                                                     geo.pad_r);
-  return dnnl::convolution_forward::primitive_desc(desc, UserScratchpad(), engine);
+  dnnl::primitive_attr attr = UserScratchpad();
+  if (fused_relu) {
+    dnnl::post_ops relu;
+    relu.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(relu);
+  }
+  return dnnl::convolution_forward::primitive_desc(desc, attr, engine);
 }
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
   const bool has_bias = b.inputs.size() == 3;
+  if (!b.fused_activation.empty() && b.fused_activation != "relu") {
+    return absl::InternalError(
+        absl::StrCat(b.node.Describe(), ": cannot fuse the activation '", b.fused_activation, "'"));
+  }
   auto k = std::make_unique<BridgedKernel>(b.device);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution forward)"), [&] {
     auto pd = ForwardPd(b.inputs[0].shape, b.inputs[1].shape, has_bias ? &b.inputs[2].shape : nullptr,
-                        b.outputs[0].shape, a, b.device->engine);
+                        b.outputs[0].shape, a, b.device->engine, b.fused_activation == "relu");
     k->AddInput(DNNL_ARG_SRC, 0, onednn::PlainDesc(b.inputs[0]), pd.src_desc());
     k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc());
     if (has_bias) k->AddInput(DNNL_ARG_BIAS, 2, onednn::PlainDesc(b.inputs[2]), pd.bias_desc());

@@ -49,7 +49,11 @@ struct EltwiseKind {
   const char* op;    // the forward op
   const char* kind;  // EltwiseGrad's "kind" attribute
   algorithm forward;
-  // relu's derivative needs x; tanh's and sigmoid's are cheapest from y.
+  // Every derivative here is taken from y: relu's (y > 0 exactly when
+  // x > 0) so that a ReLU fused into its convolution (runtime/fusion.h)
+  // needs nothing but its output, tanh's and sigmoid's because that is
+  // cheapest. A saved graph whose relu EltwiseGrad reads x still works: x > 0
+  // and y > 0 agree.
   algorithm backward;
   bool backward_uses_dst;
   double (*f)(double x);
@@ -57,8 +61,8 @@ struct EltwiseKind {
 };
 
 const EltwiseKind kEltwiseKinds[] = {
-    {"Relu", "relu", algorithm::eltwise_relu, algorithm::eltwise_relu, false,
-     [](double x) { return x > 0 ? x : 0.0; }, [](double dy, double x) { return x > 0 ? dy : 0.0; }},
+    {"Relu", "relu", algorithm::eltwise_relu, algorithm::eltwise_relu_use_dst_for_bwd, true,
+     [](double x) { return x > 0 ? x : 0.0; }, [](double dy, double y) { return y > 0 ? dy : 0.0; }},
     {"Tanh", "tanh", algorithm::eltwise_tanh, algorithm::eltwise_tanh_use_dst_for_bwd, true,
      [](double x) { return std::tanh(x); }, [](double dy, double y) { return dy * (1 - y * y); }},
     {"Sigmoid", "sigmoid", algorithm::eltwise_logistic, algorithm::eltwise_logistic_use_dst_for_bwd, true,

@@ -145,11 +145,19 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   }
   STRATA_ASSIGN_OR_RETURN(std::vector<const Node*> order, Schedule(graph_, fetches, targets));
 
+  const Fusions fusions =
+      options_.reference_float64 ? Fusions{} : FindFusions(order, fetches, options_.passes);
+
   auto plan = std::make_unique<Plan>();
   plan->values.resize(graph_.num_nodes());
   for (const Node* n : order) {
     std::vector<Tensor>& outs = plan->values[n->id()];
     const OpDef& def = n->def();
+    if (auto fused = fusions.fused_into.find(n); fused != fusions.fused_into.end()) {
+      // Computed by the producer's kernel: share its buffer, run nothing.
+      outs.push_back(plan->values[fused->second->id()][0]);
+      continue;
+    }
     if (def.is_source) {
       if (n->op() == "Placeholder") {
         if (!fed.count(n)) {
@@ -203,7 +211,8 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
                                                    options_.reference_float64 ? "float64 reference " : "",
                                                    "kernel"));
     }
-    KernelBuildContext build{*n, std::move(in_specs), std::move(out_specs), device_.get()};
+    KernelBuildContext build{*n, std::move(in_specs), std::move(out_specs), device_.get(), ""};
+    if (auto f = fusions.activation_of.find(n); f != fusions.activation_of.end()) build.fused_activation = f->second;
     auto kernel = factory(build);
     if (!kernel.ok()) {
       return absl::Status(kernel.status().code(),

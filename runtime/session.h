@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
+#include "runtime/fusion.h"
 #include "runtime/profile.h"
 #include "runtime/variable_store.h"
 
@@ -24,7 +25,9 @@ namespace strata::runtime {
 struct SessionOptions {
   // Runs every op with its naive float64 reference kernel: float32 tensors
   // (feeds, constants, variables) become float64. For gradient checking.
+  // Fusion is off in this mode: the reference kernels run one op each.
   bool reference_float64 = false;
+  PassOptions passes;
 };
 
 using Feeds = std::vector<std::pair<Output, Tensor>>;

@@ -25,7 +25,9 @@ TEST(Profile, RecordsEveryStepOfEveryRun) {
   Output y = ops::Conv2D(g, x, w, Output{}, {1, 1}, "conv");
   Output z = ops::Relu(g, y, "relu");
   ASSERT_TRUE(g.status().ok()) << g.status();
-  auto session = runtime::Session::Create(g);
+  runtime::SessionOptions unfused;
+  unfused.passes.fuse_conv_relu = false;  // two steps: the convolution, then the ReLU
+  auto session = runtime::Session::Create(g, unfused);
   ASSERT_TRUE(session.ok()) << session.status();
   runtime::Profile profile;
   Tensor input(DType::kFloat32, Shape({8, 16, 14, 14}));
@@ -70,6 +72,15 @@ TEST(Profile, RecordsEveryStepOfEveryRun) {
   EXPECT_EQ(complete_events, 6);
   EXPECT_NE(json.find("\"name\": \"conv\", \"cat\": \"Conv2D\""), std::string::npos) << json;
   EXPECT_FALSE(profile.WriteChromeTrace("/nonexistent-dir/trace.json").ok());
+
+  // Fused (the default), the ReLU runs inside the convolution: one step.
+  auto fused = runtime::Session::Create(g);
+  ASSERT_TRUE(fused.ok()) << fused.status();
+  runtime::Profile fused_profile;
+  auto out = (*fused)->Run({{x, input}}, {z}, {}, {}, &fused_profile);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(fused_profile.events().size(), 1u);
+  EXPECT_EQ(fused_profile.events()[0].op, "Conv2D");
 }
 
 }  // namespace

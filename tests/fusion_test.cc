@@ -1,0 +1,154 @@
+// runtime/fusion: which convolutions take their ReLU as a oneDNN post-op,
+// and that fused and unfused plans compute the same training steps and
+// inferences on the zoo's models (within 1e-5 relative; in practice
+// bit-identical, since the primitive and its layouts are the same).
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "ops/conv.h"
+#include "ops/nn.h"
+#include "ops/state.h"
+#include "optim/sgd.h"
+#include "runtime/fusion.h"
+#include "runtime/session.h"
+#include "zoo/model.h"
+
+namespace strata {
+namespace {
+
+struct ConvRelu {
+  Graph g;
+  Output x, conv, relu;
+  ConvRelu() {
+    x = ops::Placeholder(g, "x", Shape({2, 3, 8, 8}));
+    Output w = ops::Const(g, Tensor(DType::kFloat32, Shape({4, 3, 3, 3})), "w");
+    conv = ops::Conv2D(g, x, w, Output{}, {1, 1}, "conv");
+    relu = ops::Relu(g, conv, "relu");
+  }
+  std::vector<const Node*> Order(std::vector<Output> extra = {}) const {
+    std::vector<const Node*> order = {x.node, g.nodes()[1].get(), conv.node, relu.node};
+    for (const Output& o : extra) order.push_back(o.node);
+    return order;
+  }
+};
+
+TEST(FindFusions, ReluThatAloneReadsAConvolutionIsFused) {
+  ConvRelu m;
+  const runtime::Fusions f = runtime::FindFusions(m.Order(), {m.relu}, {});
+  ASSERT_EQ(f.fused_into.size(), 1u);
+  EXPECT_EQ(f.fused_into.at(m.relu.node), m.conv.node);
+  EXPECT_EQ(f.activation_of.at(m.conv.node), "relu");
+}
+
+TEST(FindFusions, NotWhenThePreActivationIsNeeded) {
+  ConvRelu m;
+  // Fetched...
+  EXPECT_TRUE(runtime::FindFusions(m.Order(), {m.relu, m.conv}, {}).fused_into.empty());
+  // ...or read by another node of the run.
+  Output tanh = ops::Tanh(m.g, m.conv, "tanh");
+  EXPECT_TRUE(runtime::FindFusions(m.Order({tanh}), {m.relu, tanh}, {}).fused_into.empty());
+  // A reader outside the run does not count.
+  EXPECT_EQ(runtime::FindFusions(m.Order(), {m.relu}, {}).fused_into.size(), 1u);
+}
+
+TEST(FindFusions, OnlyConvolutionsAndOnlyWhenOn) {
+  ConvRelu m;
+  runtime::PassOptions off;
+  off.fuse_conv_relu = false;
+  EXPECT_TRUE(runtime::FindFusions(m.Order(), {m.relu}, off).fused_into.empty());
+  Output again = ops::Relu(m.g, m.relu, "relu_of_relu");
+  const runtime::Fusions f = runtime::FindFusions(m.Order({again}), {again}, {});
+  EXPECT_EQ(f.fused_into.count(again.node), 0u);
+}
+
+double MaxRelativeDifference(const Tensor& a, const Tensor& b) {
+  double worst = 0;
+  auto x = a.flat<float>();
+  auto y = b.flat<float>();
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double scale = std::max({1e-3, std::fabs(double{x[i]}), std::fabs(double{y[i]})});
+    worst = std::max(worst, std::fabs(double{x[i]} - double{y[i]}) / scale);
+  }
+  return worst;
+}
+
+// Two SGD steps and an inference of `name` with and without fusion, from the
+// same initial weights on the same batch: losses, every variable afterwards
+// and the logits agree.
+void ExpectFusionChangesNothing(const std::string& name, zoo::ModelConfig config) {
+  SCOPED_TRACE(name);
+  config.batch_size = 2;
+  Graph g;
+  auto m = zoo::BuildModel(name, g, config);
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto step = optim::MinimizeWithSGD(g, m->loss, {0.01, 0.9, 5e-4, false});
+  ASSERT_TRUE(step.ok()) << step.status();
+  runtime::SessionOptions unfused_options;
+  unfused_options.passes.fuse_conv_relu = false;
+  auto fused = runtime::Session::Create(g);
+  auto unfused = runtime::Session::Create(g, unfused_options);
+  ASSERT_TRUE(fused.ok() && unfused.ok());
+  ASSERT_TRUE((*fused)->InitializeVariables(1).ok());
+  ASSERT_TRUE((*unfused)->InitializeVariables(1).ok());
+
+  std::mt19937 rng(7);
+  Tensor images(m->images.spec()), labels(m->labels.spec());
+  std::normal_distribution<float> normal;
+  for (float& v : images.flat<float>()) v = normal(rng);
+  for (int32_t& v : labels.flat<int32_t>()) v = static_cast<int32_t>(rng() % config.num_classes);
+  for (int64_t i = 0; i < 2; ++i) {
+    RunOptions train;
+    train.training = true;
+    train.step = i;
+    auto a = (*fused)->Run({{m->images, images}, {m->labels, labels}}, {m->loss}, {*step}, train);
+    auto b = (*unfused)->Run({{m->images, images}, {m->labels, labels}}, {m->loss}, {*step}, train);
+    ASSERT_TRUE(a.ok()) << a.status();
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_LE(MaxRelativeDifference((*a)[0], (*b)[0]), 1e-5) << "loss of step " << i;
+  }
+  for (Node* v : ops::Variables(g)) {
+    auto a = (*fused)->variables().Get(v->name());
+    auto b = (*unfused)->variables().Get(v->name());
+    ASSERT_TRUE(a.ok() && b.ok()) << v->name();
+    EXPECT_LE(MaxRelativeDifference(*a, *b), 1e-5) << v->name();
+  }
+  auto a = (*fused)->Run({{m->images, images}}, {m->logits});
+  auto b = (*unfused)->Run({{m->images, images}}, {m->logits});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_LE(MaxRelativeDifference((*a)[0], (*b)[0]), 1e-5) << "logits";
+}
+
+zoo::ModelConfig Small(int64_t image_size, int64_t classes = 10) {
+  zoo::ModelConfig c;
+  c.image_size = image_size;
+  c.num_classes = classes;
+  return c;
+}
+
+TEST(Fusion, LeNet5) { ExpectFusionChangesNothing("lenet5", Small(0)); }
+
+TEST(Fusion, AlexNetWithTwoGroupsAndLrn) {
+  zoo::ModelConfig c = Small(67);
+  c.groups = 2;
+  ExpectFusionChangesNothing("alexnet", c);
+}
+
+TEST(Fusion, VggAWithLrn) { ExpectFusionChangesNothing("vgg_a_lrn", Small(32)); }
+
+TEST(Fusion, GoogLeNetWithAuxiliaryClassifiers) {
+  zoo::ModelConfig c = Small(224);
+  c.aux_classifiers = true;
+  ExpectFusionChangesNothing("googlenet", c);
+}
+
+TEST(Fusion, ResNetsWithBatchNorm) {
+  ExpectFusionChangesNothing("resnet18", Small(32));
+  ExpectFusionChangesNothing("cifar_resnet20", Small(0));
+}
+
+}  // namespace
+}  // namespace strata
