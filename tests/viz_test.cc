@@ -120,7 +120,9 @@ void ExpectGridShows(const viz::Image& png, const std::vector<viz::Tile>& tiles,
       }
     }
     EXPECT_TRUE(saw0);
-    if (*mx > *mn) EXPECT_TRUE(saw255);
+    if (*mx > *mn) {
+      EXPECT_TRUE(saw255);
+    }
   }
 }
 

@@ -9,7 +9,8 @@
 #
 # STRATA_SANITIZER_OB_ROOT (default /tmp) holds the output bases
 # (strata_<config>_ob). Exits non-zero if any configuration fails; prints
-# how long each took. UBSan findings fail the test (halt_on_error), leaks
+# how long each took. Tests get 5x their usual time limits (sanitized debug
+# builds are slow). UBSan findings fail the test (halt_on_error), leaks
 # found by LeakSanitizer too.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ for config in "${configs[@]}"; do
   # --symlink_prefix=/ leaves the workspace's bazel-bin links alone;
   # --max_idle_secs lets this extra server exit soon after.
   bazel --output_base="$ob" --max_idle_secs=120 test --config="$config" --symlink_prefix=/ \
-    --keep_going --test_output=errors \
+    --keep_going --test_output=errors --test_timeout=300,900,1800,3600 \
     --test_env=ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:allocator_may_return_null=1 \
     --test_env=UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     --test_env=TSAN_OPTIONS=halt_on_error=1:allocator_may_return_null=1 \
