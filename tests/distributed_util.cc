@@ -39,12 +39,23 @@ CommandResult RunStrata(const std::string& args) {
   return RunCommand(absl::StrCat("OMP_NUM_THREADS=1 ", StrataBinary(), " ", args));
 }
 
+// LeakSanitizer (tools/ci_sanitizers.sh) reports what OpenMPI's own
+// libraries keep for the life of the process; only those are suppressed.
+std::string LsanSuppressions() {
+  const std::string path = absl::StrCat(::testing::TempDir(), "/openmpi.lsan.supp");
+  if (FILE* f = std::fopen(path.c_str(), "w")) {
+    std::fputs("leak:libmpi.so\nleak:libopen-pal.so\nleak:libopen-rte.so\nleak:mca_\n", f);
+    std::fclose(f);
+  }
+  return path;
+}
+
 std::string MpirunPrefix(int ranks) {
   // As root (CI containers), more ranks than cores, and the TCP transport
   // (not shared memory), so the network path a cluster uses is exercised.
-  return absl::StrCat("OMP_NUM_THREADS=1 mpirun -np ", ranks,
+  return absl::StrCat("OMP_NUM_THREADS=1 LSAN_OPTIONS=suppressions=", LsanSuppressions(), " mpirun -np ", ranks,
                       " --allow-run-as-root --oversubscribe --mca btl tcp,self --mca btl_tcp_if_include lo"
-                      " -x OMP_NUM_THREADS ");
+                      " -x OMP_NUM_THREADS -x LSAN_OPTIONS ");
 }
 
 CommandResult RunStrataMpi(int ranks, const std::string& args) {
