@@ -2,11 +2,13 @@
 
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ops/nn.h"
 #include "ops/state.h"
 #include "zoo/alexnet.h"
+#include "zoo/arch_spec.h"
 #include "zoo/googlenet.h"
 #include "zoo/lenet5.h"
 #include "zoo/resnet.h"
@@ -74,10 +76,11 @@ const std::map<std::string, Entry, std::less<>>& Builders() {
 }  // namespace
 
 absl::StatusOr<Model> BuildModel(absl::string_view name, Graph& g, const ModelConfig& config) {
+  const bool arch = absl::StartsWith(name, kArchPrefix);
   auto it = Builders().find(name);
-  if (it == Builders().end()) {
+  if (it == Builders().end() && !arch) {
     return absl::NotFoundError(absl::StrCat("unknown model '", name, "'; known models: ",
-                                            absl::StrJoin(ModelNames(), ", ")));
+                                            absl::StrJoin(ModelNames(), ", "), ", or arch:SPEC (zoo/arch_spec.h)"));
   }
   if (config.batch_size < 1 || config.num_classes < 2) {
     return absl::InvalidArgumentError(absl::StrCat("model '", name, "': batch size (", config.batch_size,
@@ -88,7 +91,8 @@ absl::StatusOr<Model> BuildModel(absl::string_view name, Graph& g, const ModelCo
     return absl::InvalidArgumentError(
         absl::StrCat("model '", name, "': image size ", config.image_size, " (0 means the model's own)"));
   }
-  const int options = it->second.options;
+  // A spec model has none of the named models' options.
+  const int options = arch ? kNone : it->second.options;
   if (config.groups < 1) {
     return absl::InvalidArgumentError(absl::StrCat("model '", name, "': groups must be >= 1, got ", config.groups));
   }
@@ -104,6 +108,7 @@ absl::StatusOr<Model> BuildModel(absl::string_view name, Graph& g, const ModelCo
     return absl::InvalidArgumentError(absl::StrCat(
         "model '", name, "' has no bottleneck blocks, so no v1.5 variant; resnet50/101/152 do"));
   }
+  if (arch) return BuildArchModel(g, config, name.substr(sizeof(kArchPrefix) - 1));
   return it->second.build(g, config);
 }
 

@@ -41,7 +41,8 @@ struct Model {
 using ModelBuilder = std::function<absl::StatusOr<Model>(Graph&, const ModelConfig&)>;
 
 // Builds a model by name ("lenet5", "alexnet", "vgg16", "googlenet",
-// "resnet50", "cifar_resnet20", ...); NotFound lists the known names, and an
+// "resnet50", "cifar_resnet20", ...) or, for a name "arch:SPEC", from the
+// one-line spec SPEC (zoo/arch_spec.h); NotFound lists the known names, and an
 // option the model does not have (groups, aux_classifiers, resnet_v1_5) is
 // InvalidArgument.
 absl::StatusOr<Model> BuildModel(absl::string_view name, Graph& g, const ModelConfig& config);

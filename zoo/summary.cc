@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "ops/state.h"
+#include "zoo/arch_spec.h"
 
 namespace strata::zoo {
 namespace {
@@ -338,6 +339,11 @@ std::string WithThousands(int64_t value) {
 
 int64_t PaperNumClasses(absl::string_view model) {
   if (model == "lenet5" || absl::StartsWith(model, "cifar_")) return 10;
+  // A spec model's class count is its last fc's units.
+  if (absl::StartsWith(model, kArchPrefix)) {
+    auto spec = ParseArchSpec(model.substr(sizeof(kArchPrefix) - 1));
+    if (spec.ok()) return ArchClasses(*spec);
+  }
   return 1000;
 }
 

@@ -91,7 +91,7 @@ absl::StatusOr<ModelSummary> SummarizeGraph(const Graph& graph);
 std::string FormatSummary(const ModelSummary& summary);
 
 // The class count the paper's figures assume: 10 for lenet5 and the CIFAR
-// models, 1000 for the ImageNet ones.
+// models, 1000 for the ImageNet ones, the last fc's units for "arch:SPEC".
 int64_t PaperNumClasses(absl::string_view model);
 
 // "138,344,128".
