@@ -114,8 +114,7 @@ KernelFactory WaitKernel() {
         s.collectives += 1;
         s.bytes += buffer->num_bytes();
         s.communication_s += std::chrono::duration<double>(c->finished - c->started).count();
-        s.exposed_s += std::chrono::duration<double>(left - std::max(entered, c->started)).count() *
-                       (left > c->started ? 1 : 0);
+        s.exposed_s += std::chrono::duration<double>(left - entered).count();
       }
       const T scale = static_cast<T>(1.0 / mpi->size());
       const T* src = buffer->data<T>();

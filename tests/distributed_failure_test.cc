@@ -117,5 +117,16 @@ TEST(DataParallelFailure, AKilledRankStopsTheJob) {
   ExpectCheckpointLoads(f.checkpoint);
 }
 
+TEST(DataParallelFailure, ABatchThatDoesNotSplitIntoTheRanksStopsEveryRank) {
+  const std::string dir = TempDir("odd_batch");
+  const CommandResult job = RunStrataMpi(
+      2, absl::StrCat("train --model=lenet5 --data=", data::DefaultMnistDir(), " --batch=63 --epochs=1 --checkpoint=",
+                      dir, "/lenet5.ckpt"));
+  EXPECT_NE(job.exit_code, 0) << job.output;
+  EXPECT_NE(job.output.find("the batch of 63 does not divide into 2 equal shards, one per rank"), std::string::npos)
+      << job.output;
+  EXPECT_FALSE(fs::exists(dir + "/lenet5.ckpt"));
+}
+
 }  // namespace
 }  // namespace strata::testing_mpi
