@@ -12,6 +12,7 @@
 #include "ops/batch_norm.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -213,10 +214,17 @@ class ModePrimitive {
   void BindFixed(int arg, memory m) { args_[arg] = std::move(m); }
   void Init(dnnl::primitive p, const memory::desc& scratchpad, const dnnl::engine& engine) {
     primitive_ = std::move(p);
-    if (scratchpad.get_size() > 0) args_[DNNL_ARG_SCRATCHPAD] = memory(scratchpad, engine);
+    if (scratchpad.get_size() > 0) scratchpad_ = memory(scratchpad, engine, DNNL_MEMORY_NONE);
   }
-  void Execute(KernelRunContext& ctx, DeviceContext* device) {
+  size_t scratchpad_bytes() const { return scratchpad_ ? scratchpad_.get_desc().get_size() : 0; }
+  // `scratchpad` points into the device's shared scratch, where the kernel
+  // placed it; the bridges are bound already.
+  void Execute(KernelRunContext& ctx, DeviceContext* device, uint8_t* scratchpad) {
     dnnl::stream& stream = device->stream;
+    if (scratchpad_) {
+      scratchpad_.set_data_handle(scratchpad);
+      args_[DNNL_ARG_SCRATCHPAD] = scratchpad_;
+    }
     for (const Binding& b : bindings_) {
       Tensor& t = b.is_output ? *ctx.outputs[b.index] : *ctx.inputs[b.index];
       if (b.bridge == nullptr) {
@@ -242,8 +250,26 @@ class ModePrimitive {
     memory::desc desc;
   };
   dnnl::primitive primitive_;
+  memory scratchpad_;
   std::vector<Binding> bindings_;
-  std::unordered_map<int, memory> args_;  // scratchpad and fixed ones stay; tensors are rebound per run
+  std::unordered_map<int, memory> args_;  // fixed ones stay; tensors and scratch are rebound per run
+};
+
+// The scratch of a kernel with two modes: its bridges, and one scratchpad
+// region as large as either mode's (they never run together).
+struct KernelScratch {
+  onednn::ScratchLayout layout;
+  size_t scratchpad_offset = 0;
+  void Place(std::initializer_list<onednn::LayoutBridge*> bridges, const ModePrimitive& a, const ModePrimitive& b) {
+    for (onednn::LayoutBridge* bridge : bridges) bridge->Place(layout);
+    scratchpad_offset = layout.Add(std::max(a.scratchpad_bytes(), b.scratchpad_bytes()));
+  }
+  // Binds the bridges and returns where the scratchpad goes.
+  uint8_t* Bind(std::initializer_list<onednn::LayoutBridge*> bridges, DeviceContext* device) const {
+    uint8_t* base = device->scratch.Get(layout.total());
+    for (onednn::LayoutBridge* bridge : bridges) bridge->Bind(base);
+    return base + scratchpad_offset;
+  }
 };
 
 // Inputs x, gamma, beta, running_mean, running_var; outputs y, saved_mean, saved_var.
@@ -274,15 +300,17 @@ class BatchNormKernel : public Kernel {
       mode.Bind(DNNL_ARG_MEAN, training, training ? 1 : 3, l.stats);
       mode.Bind(DNNL_ARG_VARIANCE, training, training ? 2 : 4, l.stats);
     }
+    scratch_.Place({&x_, &y_}, training_, inference_);
   }
 
   absl::Status Run(KernelRunContext& ctx) override {
+    uint8_t* scratchpad = scratch_.Bind({&x_, &y_}, device_);
     if (Training(ctx)) {
       STRATA_RETURN_IF_ERROR(CheckTrainable(geometry_));
-      training_.Execute(ctx, device_);
+      training_.Execute(ctx, device_, scratchpad);
       UpdateRunningStats<float>(ctx, geometry_, attrs_.momentum);
     } else {
-      inference_.Execute(ctx, device_);
+      inference_.Execute(ctx, device_, scratchpad);
       const size_t bytes = static_cast<size_t>(geometry_.c) * sizeof(float);
       std::memcpy(ctx.outputs[1]->raw_data(), ctx.inputs[3]->raw_data(), bytes);
       std::memcpy(ctx.outputs[2]->raw_data(), ctx.inputs[4]->raw_data(), bytes);
@@ -296,6 +324,7 @@ class BatchNormKernel : public Kernel {
   Geometry geometry_;
   onednn::LayoutBridge x_, y_;
   ModePrimitive training_, inference_;
+  KernelScratch scratch_;
 };
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeBatchNormKernel(const KernelBuildContext& b) {
@@ -342,10 +371,12 @@ class BatchNormGradKernel : public Kernel {
       mode.Bind(DNNL_ARG_DIFF_SCALE, true, 1, l.stats);
       mode.Bind(DNNL_ARG_DIFF_SHIFT, true, 2, l.stats);
     }
+    scratch_.Place({&dy_, &x_, &dx_}, training_, inference_);
   }
 
   absl::Status Run(KernelRunContext& ctx) override {
-    (Training(ctx) ? training_ : inference_).Execute(ctx, device_);
+    uint8_t* scratchpad = scratch_.Bind({&dy_, &x_, &dx_}, device_);
+    (Training(ctx) ? training_ : inference_).Execute(ctx, device_, scratchpad);
     return absl::OkStatus();
   }
 
@@ -353,6 +384,7 @@ class BatchNormGradKernel : public Kernel {
   DeviceContext* device_;
   onednn::LayoutBridge dy_, x_, dx_;
   ModePrimitive training_, inference_;
+  KernelScratch scratch_;
 };
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeBatchNormGradKernel(const KernelBuildContext& b) {

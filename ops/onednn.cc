@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <new>
 
 #include "graph/graph.h"
 
@@ -55,16 +57,46 @@ memory Wrap(Tensor& t, const memory::desc& desc, const dnnl::engine& engine) {
 
 namespace {
 std::atomic<int64_t> reorders_executed{0};
+
+size_t Align64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 }  // namespace
+
+void SharedScratch::Free::operator()(uint8_t* p) const { std::free(p); }
+
+uint8_t* SharedScratch::Get(size_t bytes) {
+  if (bytes > capacity_) {
+    buffer_.reset();  // release first: the old contents are not needed
+    const size_t size = Align64(std::max<size_t>(bytes, 64));
+    auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, size));
+    if (p == nullptr) throw std::bad_alloc();
+    buffer_.reset(p);
+    capacity_ = size;
+  }
+  return buffer_.get();
+}
+
+size_t ScratchLayout::Add(size_t bytes) {
+  const size_t at = total_;
+  total_ += Align64(bytes);
+  return at;
+}
 
 int64_t ReordersExecuted() { return reorders_executed.load(std::memory_order_relaxed); }
 
 LayoutBridge::LayoutBridge(const memory::desc& plain, const memory::desc& chosen, const dnnl::engine& engine)
     : needs_reorder_(plain != chosen), plain_(plain), engine_(engine) {
   if (!needs_reorder_) return;
-  scratch_ = memory(chosen, engine);
+  scratch_ = memory(chosen, engine, DNNL_MEMORY_NONE);
   to_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, plain, engine, chosen));
   to_plain_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, chosen, engine, plain));
+}
+
+void LayoutBridge::Place(ScratchLayout& layout) {
+  if (needs_reorder_) offset_ = layout.Add(scratch_.get_desc().get_size());
+}
+
+void LayoutBridge::Bind(uint8_t* scratch_base) {
+  if (needs_reorder_) scratch_.set_data_handle(scratch_base + offset_);
 }
 
 memory LayoutBridge::In(Tensor& t, dnnl::stream& stream) {
@@ -124,11 +156,23 @@ void BridgedKernel::SetWorkspace(bool is_input, int index, const memory::desc& w
 
 void BridgedKernel::SetPrimitive(dnnl::primitive p, const memory::desc& scratchpad) {
   primitive_ = std::move(p);
-  if (scratchpad.get_size() > 0) args_[DNNL_ARG_SCRATCHPAD] = memory(scratchpad, device_->engine);
+  for (Arg& a : inputs_) a.bridge.Place(scratch_);
+  for (Arg& a : outputs_) a.bridge.Place(scratch_);
+  if (scratchpad.get_size() > 0) {
+    scratchpad_offset_ = scratch_.Add(scratchpad.get_size());
+    scratchpad_ = memory(scratchpad, device_->engine, DNNL_MEMORY_NONE);
+  }
 }
 
 absl::Status BridgedKernel::Run(KernelRunContext& ctx) {
   dnnl::stream& stream = device_->stream;
+  uint8_t* scratch = device_->scratch.Get(scratch_.total());
+  for (Arg& a : inputs_) a.bridge.Bind(scratch);
+  for (Arg& a : outputs_) a.bridge.Bind(scratch);
+  if (scratchpad_) {
+    scratchpad_.set_data_handle(scratch + scratchpad_offset_);
+    args_[DNNL_ARG_SCRATCHPAD] = scratchpad_;
+  }
   for (Arg& a : inputs_) args_[a.arg] = a.bridge.In(*ctx.inputs[a.index], stream);
   for (Arg& a : outputs_) args_[a.arg] = a.bridge.Out(*ctx.outputs[a.index]);
   if (workspace_.index >= 0) {

@@ -3,6 +3,8 @@
 #ifndef STRATA_OPS_ONEDNN_H_
 #define STRATA_OPS_ONEDNN_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -15,12 +17,46 @@
 #include "oneapi/dnnl/dnnl.hpp"
 
 namespace strata {
+namespace onednn {
 
-// One engine and one stream per Session.
+// Memory a kernel needs only while it runs (the copies its layout bridges
+// reorder through, oneDNN's scratchpads). A session runs one kernel at a
+// time, so all its kernels share one buffer as large as the largest need,
+// instead of each holding its own for the session's lifetime.
+class SharedScratch {
+ public:
+  // A 64-byte aligned buffer of at least `bytes`, valid until the next call
+  // (which may move it: callers bind it anew on every run).
+  uint8_t* Get(size_t bytes);
+  size_t capacity() const { return capacity_; }
+
+ private:
+  struct Free {
+    void operator()(uint8_t* p) const;
+  };
+  std::unique_ptr<uint8_t, Free> buffer_;
+  size_t capacity_ = 0;
+};
+
+// Places a kernel's scratch regions side by side (each 64-byte aligned):
+// they are all in use during one run.
+class ScratchLayout {
+ public:
+  size_t Add(size_t bytes);  // the region's offset
+  size_t total() const { return total_; }
+
+ private:
+  size_t total_ = 0;
+};
+
+}  // namespace onednn
+
+// One engine and one stream per Session, and the scratch its kernels share.
 struct DeviceContext {
   DeviceContext() : engine(dnnl::engine::kind::cpu, 0), stream(engine) {}
   dnnl::engine engine;
   dnnl::stream stream;
+  onednn::SharedScratch scratch;
 };
 
 namespace onednn {
@@ -64,6 +100,11 @@ class LayoutBridge {
   LayoutBridge() = default;
   LayoutBridge(const memory::desc& plain, const memory::desc& chosen, const dnnl::engine& engine);
   bool needs_reorder() const { return needs_reorder_; }
+  // The reorder's copy lives in the kernel's shared scratch: Place reserves
+  // its region in the kernel's layout (at build), Bind points it into the
+  // scratch buffer (at every run, before In or Out).
+  void Place(ScratchLayout& layout);
+  void Bind(uint8_t* scratch_base);
   // For primitive inputs: the memory to pass, reordered from `t` if needed.
   memory In(Tensor& t, dnnl::stream& stream);
   // For primitive outputs: the memory the primitive writes...
@@ -73,6 +114,7 @@ class LayoutBridge {
 
  private:
   bool needs_reorder_ = false;
+  size_t offset_ = 0;  // of the copy in the kernel's scratch
   memory::desc plain_;
   dnnl::engine engine_;
   memory scratch_;
@@ -124,8 +166,8 @@ class BridgedKernel : public Kernel {
   void AddOutput(int arg, int index, const memory::desc& plain, const memory::desc& chosen);
   // The workspace is node input (`is_input`) or output `index`; none if empty.
   void SetWorkspace(bool is_input, int index, const memory::desc& ws);
-  // Scratchpad memory is allocated here, once (the primitive's attr must ask
-  // for a user scratchpad).
+  // The scratchpad (the primitive's attr must ask for a user scratchpad)
+  // and the bridges' copies come from the device's shared scratch. Call last.
   void SetPrimitive(dnnl::primitive p, const memory::desc& scratchpad);
   absl::Status Run(KernelRunContext& ctx) override;
 
@@ -144,6 +186,9 @@ class BridgedKernel : public Kernel {
   std::vector<Arg> inputs_, outputs_;
   Workspace workspace_;
   dnnl::primitive primitive_;
+  memory scratchpad_;  // bound into the shared scratch at each run
+  size_t scratchpad_offset_ = 0;
+  ScratchLayout scratch_;
   std::unordered_map<int, memory> args_;
 };
 
