@@ -39,6 +39,18 @@ struct Buckets {
   }
 };
 
+// FNV-1a over every variable's name and spec: equal on ranks that built the
+// same graph (absl::Hash is seeded per process, so it cannot be compared).
+uint64_t Fingerprint(const runtime::VariableStore& store) {
+  uint64_t h = 14695981039346656037ull;
+  for (const auto& [name, value] : store.values()) {
+    for (char c : absl::StrCat(name, ":", value.spec().ToString(), ";")) {
+      h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    }
+  }
+  return h;
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<MpiDataParallel>> MpiDataParallel::Create(const DataParallelOptions& options) {
@@ -96,6 +108,19 @@ absl::Status MpiDataParallel::AverageGradients(optim::OptimizerConfig& config) {
 }
 
 absl::Status MpiDataParallel::BroadcastVariables(runtime::VariableStore& store) {
+  // Ranks that built different graphs (another model or option on one host)
+  // would exchange mismatched buffers: compare the variables' names and specs
+  // first, and fail on every rank alike.
+  const uint64_t mine = Fingerprint(store);
+  uint64_t first = mine;
+  STRATA_RETURN_IF_ERROR(mpi_->Broadcast(&first, sizeof first, /*root=*/0, "broadcast of the variables' fingerprint"));
+  double differing = first != mine ? 1 : 0;
+  STRATA_RETURN_IF_ERROR(mpi_->AllReduce(&differing, 1, ElementType::kFloat64, "all-reduce of the fingerprint check"));
+  if (differing > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        differing, " of ", size(), " ranks hold variables (names, dtypes, shapes) other than rank 0's",
+        first != mine ? ", this one among them" : "", ": every rank must build the same model with the same options"));
+  }
   // The store's map is sorted by name, so every rank sends the same sequence.
   for (const auto& [name, value] : store.values()) {
     Tensor copy = value.Clone();

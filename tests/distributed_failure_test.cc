@@ -128,5 +128,19 @@ TEST(DataParallelFailure, ABatchThatDoesNotSplitIntoTheRanksStopsEveryRank) {
   EXPECT_FALSE(fs::exists(dir + "/lenet5.ckpt"));
 }
 
+TEST(DataParallelFailure, RanksBuildingDifferentModelsStopWithAMessage) {
+  // Rank 1 builds LeNet-5 with 12 classes: its last layer differs, every rank
+  // says so (without waiting for the timeout).
+  const std::string dir = TempDir("different");
+  const std::string common = absl::StrCat(" train --data=", data::DefaultMnistDir(), " --epochs=1 --checkpoint=", dir,
+                                          "/x.ckpt --collective_timeout_s=20");
+  const CommandResult job = RunCommand(absl::StrCat(MpirunPrefix(1), StrataBinary(), common, " --model=lenet5 : -np 1 ",
+                                                    StrataBinary(), common, " --model=lenet5 --classes=12"));
+  EXPECT_NE(job.exit_code, 0) << job.output;
+  EXPECT_NE(job.output.find("ranks hold variables (names, dtypes, shapes) other than rank 0's"), std::string::npos)
+      << job.output;
+  EXPECT_LT(job.seconds, 20) << "it waited for the timeout: " << job.output;
+}
+
 }  // namespace
 }  // namespace strata::testing_mpi
