@@ -57,9 +57,10 @@ absl::StatusOr<std::shared_ptr<MpiDataParallel>> MpiDataParallel::Create(const D
   if (!(options.bucket_mb >= 0)) {
     return absl::InvalidArgumentError(absl::StrCat("the bucket size (", options.bucket_mb, " MB) must be >= 0"));
   }
-  if (!(options.timeout_s > 0)) {
+  // The upper bound keeps deadlines representable in the clock's nanoseconds.
+  if (!(options.timeout_s > 0 && options.timeout_s <= 1e6)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the collective timeout (", options.timeout_s, " s) must be > 0"));
+        absl::StrCat("the collective timeout (", options.timeout_s, " s) must be in (0, 1e6]"));
   }
   STRATA_ASSIGN_OR_RETURN(MpiContext * mpi, MpiContext::Get());
   mpi->set_timeout(options.timeout_s);

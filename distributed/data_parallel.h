@@ -28,7 +28,7 @@ struct DataParallelOptions {
 class MpiDataParallel : public training::DataParallel {
  public:
   // Initialises MPI (once per process). InvalidArgument for a negative
-  // bucket size or a timeout <= 0.
+  // bucket size or a timeout outside (0, 1e6] seconds.
   static absl::StatusOr<std::shared_ptr<MpiDataParallel>> Create(const DataParallelOptions& options);
 
   int rank() const override { return mpi_->rank(); }

@@ -128,6 +128,18 @@ TEST(DataParallelFailure, ABatchThatDoesNotSplitIntoTheRanksStopsEveryRank) {
   EXPECT_FALSE(fs::exists(dir + "/lenet5.ckpt"));
 }
 
+TEST(DataParallelFailure, BadOptionsAreErrorsOnEveryRank) {
+  for (const std::string flag : {"--bucket_mb=-1", "--collective_timeout_s=0", "--collective_timeout_s=1e9"}) {
+    const CommandResult job = RunStrataMpi(
+        2, absl::StrCat("train --model=lenet5 --data=", data::DefaultMnistDir(), " --epochs=1 ", flag));
+    EXPECT_NE(job.exit_code, 0) << flag << ": " << job.output;
+    EXPECT_NE(job.output.find(flag.find("bucket") != std::string::npos ? "the bucket size (-1 MB) must be >= 0"
+                                                                        : "the collective timeout"),
+              std::string::npos)
+        << flag << ": " << job.output;
+  }
+}
+
 TEST(DataParallelFailure, RanksBuildingDifferentModelsStopWithAMessage) {
   // Rank 1 builds LeNet-5 with 12 classes: its last layer differs, every rank
   // says so (without waiting for the timeout).
