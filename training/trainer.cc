@@ -722,6 +722,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log_i
     stats.seconds = Seconds(start);
     stats.mean_loss = loss_sum / steps;
     stats.images_per_second = (steps - begin) * config.batch_size / stats.seconds;
+    // Batch-norm running statistics drift apart per rank: every rank takes
+    // rank 0's before evaluating, so that all evaluate (and a plateau schedule
+    // decides) alike, on what the checkpoint holds.
+    if (dp != nullptr) STRATA_RETURN_IF_ERROR(dp->BroadcastVariables(store));
     STRATA_ASSIGN_OR_RETURN(stats.test, Evaluate(config.model, model_config, test, session->shared_variables(),
                                                  config.eval_batch_size));
     if (config.validation > 0) {
