@@ -2,9 +2,11 @@
 
 #include <omp.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -14,6 +16,19 @@
 #include "runtime/session.h"
 
 namespace strata::bench {
+namespace {
+
+// The process's resident set now (Linux /proc/self/statm, in pages).
+int64_t ResidentBytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  long long pages_total = 0, pages_resident = 0;
+  const int read = std::fscanf(f, "%lld %lld", &pages_total, &pages_resident);
+  std::fclose(f);
+  return read == 2 ? pages_resident * sysconf(_SC_PAGESIZE) : 0;
+}
+
+}  // namespace
 
 absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
   if (o.iters < 1 || o.warmup < 0 || o.threads < 0) {
@@ -22,6 +37,7 @@ absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
   }
   // Before the first primitive: oneDNN sizes its OpenMP team then.
   if (o.threads > 0) omp_set_num_threads(o.threads);
+  const int64_t baseline = ResidentBytes();
   Graph g;
   STRATA_ASSIGN_OR_RETURN(zoo::Model model, zoo::BuildModel(o.model, g, o.config));
   BenchResult result;
@@ -60,6 +76,14 @@ absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
   result.ms_min = ms.front();
   result.ms_max = ms.back();
   result.images_per_second = o.config.batch_size / result.ms_median * 1e3;
+  for (const runtime::PlanMemoryStats& m : session->plan_memory()) {
+    result.arena_bytes = std::max(result.arena_bytes, m.arena_bytes);
+    result.unshared_bytes = std::max(result.unshared_bytes, m.unshared_bytes);
+  }
+  int64_t variables = 0;
+  for (const auto& [name, t] : session->variables().values()) variables += t.num_bytes();
+  result.predicted_peak_bytes =
+      baseline + variables + result.arena_bytes + session->scratch_bytes() + x.num_bytes() + y.num_bytes();
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB

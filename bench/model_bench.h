@@ -33,6 +33,13 @@ struct BenchResult {
   double images_per_second = 0;
   int64_t peak_rss_bytes = 0;  // the process's resident high-water mark
   int64_t parameters = 0;
+  // The timed plan's intermediate values: its arena, and their sum unshared.
+  int64_t arena_bytes = 0;
+  int64_t unshared_bytes = 0;
+  // The peak the plan predicts: the process before the session existed,
+  // plus the variables (weights, optimizer state), the arena, the shared
+  // kernel scratch and the fed inputs.
+  int64_t predicted_peak_bytes = 0;
 };
 
 absl::StatusOr<BenchResult> BenchModel(const BenchOptions& options);

@@ -23,6 +23,14 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   data_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
 }
 
+Tensor Tensor::View(const TensorSpec& spec, const std::shared_ptr<uint8_t>& storage, int64_t offset) {
+  Tensor t;
+  t.dtype_ = spec.dtype;
+  t.shape_ = spec.shape;
+  t.data_ = std::shared_ptr<uint8_t>(storage, storage.get() + offset);
+  return t;
+}
+
 Tensor Tensor::Clone() const {
   if (!valid()) return Tensor();
   Tensor t(dtype_, shape_);

@@ -49,6 +49,10 @@ class Tensor {
     return {data<T>(), static_cast<size_t>(num_elements())};
   }
 
+  // A tensor of `spec` whose bytes are `storage` + `offset` (64-byte aligned
+  // when storage is): it keeps the storage alive, and does not zero it.
+  static Tensor View(const TensorSpec& spec, const std::shared_ptr<uint8_t>& storage, int64_t offset);
+
   // A deep copy with its own storage.
   Tensor Clone() const;
   // A view of the same storage with another shape of the same element count.

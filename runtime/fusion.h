@@ -20,9 +20,12 @@
 namespace strata::runtime {
 
 // Switches for the plan's passes, on by default; off for debugging or to
-// measure what a pass gains (`strata bench --nofuse`).
+// measure what a pass gains (`strata bench --nofuse --noplan_memory`).
 struct PassOptions {
   bool fuse_conv_relu = true;
+  // Intermediate values share one arena where their lifetimes allow
+  // (runtime/memory_plan.h); off, each has its own buffer.
+  bool plan_memory = true;
 };
 
 struct Fusions {

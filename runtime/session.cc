@@ -1,5 +1,7 @@
 #include "runtime/session.h"
 
+#include "runtime/memory_plan.h"
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -28,6 +30,8 @@ class Plan {
   std::vector<std::vector<Tensor>> values;  // [node id][output index]
   std::unordered_map<const Node*, Tensor*> placeholders;
   std::vector<Step> steps;
+  std::shared_ptr<uint8_t> arena;  // the intermediate values (runtime/memory_plan.h)
+  PlanMemoryStats memory;
 };
 
 namespace {
@@ -150,6 +154,16 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
 
   auto plan = std::make_unique<Plan>();
   plan->values.resize(graph_.num_nodes());
+  MemoryPlan memory;
+  if (!options_.reference_float64 && options_.passes.plan_memory) {
+    memory = PlanMemory(order, fetches, fusions);
+    uint8_t* arena = static_cast<uint8_t*>(std::aligned_alloc(64, std::max<int64_t>(64, memory.arena_bytes)));
+    if (arena == nullptr) throw std::bad_alloc();
+    std::memset(arena, 0, std::max<int64_t>(64, memory.arena_bytes));  // deterministic first run
+    plan->arena = std::shared_ptr<uint8_t>(arena, [](uint8_t* p) { std::free(p); });
+  }
+  plan->memory.arena_bytes = memory.arena_bytes;
+  plan->memory.unshared_bytes = memory.unshared_bytes;
   for (const Node* n : order) {
     std::vector<Tensor>& outs = plan->values[n->id()];
     const OpDef& def = n->def();
@@ -203,7 +217,14 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
       outs.push_back(step.ctx.inputs[0]->Reshaped(out_specs[0].shape));
       continue;
     }
-    for (const TensorSpec& spec : out_specs) outs.emplace_back(spec);
+    for (int k = 0; k < static_cast<int>(out_specs.size()); ++k) {
+      auto at = memory.offsets.find({n, k});
+      if (at != memory.offsets.end()) {
+        outs.push_back(Tensor::View(out_specs[k], plan->arena, at->second));
+      } else {
+        outs.emplace_back(out_specs[k]);
+      }
+    }
     for (Tensor& t : outs) step.ctx.outputs.push_back(&t);
     const KernelFactory& factory = options_.reference_float64 ? def.reference_kernel : def.kernel;
     if (!factory) {
@@ -225,6 +246,14 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   plans_[key] = std::move(plan);
   return raw;
 }
+
+std::vector<PlanMemoryStats> Session::plan_memory() const {
+  std::vector<PlanMemoryStats> stats;
+  for (const auto& [key, plan] : plans_) stats.push_back(plan->memory);
+  return stats;
+}
+
+int64_t Session::scratch_bytes() const { return static_cast<int64_t>(device_->scratch.capacity()); }
 
 absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::vector<Output>& fetches,
                                                  const std::vector<Node*>& targets, const RunOptions& options,

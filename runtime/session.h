@@ -32,6 +32,13 @@ struct SessionOptions {
 
 using Feeds = std::vector<std::pair<Output, Tensor>>;
 
+// A plan's intermediate values: the arena they share, and what they would
+// take with a buffer each.
+struct PlanMemoryStats {
+  int64_t arena_bytes = 0;
+  int64_t unshared_bytes = 0;
+};
+
 class Plan;
 
 class Session {
@@ -56,6 +63,11 @@ class Session {
   const std::shared_ptr<VariableStore>& shared_variables() { return store_; }
   const Graph& graph() const { return graph_; }
   int num_cached_plans() const { return static_cast<int>(plans_.size()); }
+  // The memory plan of each cached plan (empty arenas where the plan_memory
+  // pass is off).
+  std::vector<PlanMemoryStats> plan_memory() const;
+  // The scratch buffer the kernels share (layout copies, oneDNN scratchpads).
+  int64_t scratch_bytes() const;
 
  private:
   Session(const Graph& graph, SessionOptions options, std::shared_ptr<VariableStore> store);

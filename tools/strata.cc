@@ -1,5 +1,5 @@
 // `strata`: the command-line tool. Subcommands train, eval, inspect, summary,
-// bench, visualize, graph and plot.
+// bench, visualize, graph, plot, import, export and run.
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,6 +22,7 @@
 #include "serialization/checkpoint.h"
 #include "serialization/crc32c.h"
 #include "tools/config_file.h"
+#include "tools/onnx_commands.h"
 #include "tools/visualize.h"
 #include "training/ensemble.h"
 #include "training/trainer.h"
@@ -108,6 +109,9 @@ ABSL_FLAG(int32_t, warmup, 5, "bench: untimed steps before them.");
 ABSL_FLAG(bool, fuse, true,
           "bench: fuse each convolution's ReLU into its oneDNN primitive (--nofuse: run them apart, to "
           "measure the fusion or to debug it).");
+ABSL_FLAG(bool, plan_memory, true,
+          "bench: intermediate values share one arena where their lifetimes allow (--noplan_memory: a buffer "
+          "each).");
 ABSL_FLAG(std::string, profile, "",
           "bench: write a per-op trace of the timed steps to this file (Chrome trace JSON: chrome://tracing, "
           "Perfetto) and print the time per op type.");
@@ -159,6 +163,16 @@ Usage:
       Prints the model's layer table: output volume, activations, weights, biases
       and multiply-adds per image of every layer, totals and memory per image, with
       the lecture's or paper's figures beside ours (at the paper's input size).
+      --model=FILE.onnx summarises an ONNX model (batch 1).
+  strata import MODEL.onnx --out=DIR
+      Imports an ONNX model (opsets 9-17; docs/onnx.md): writes DIR/graph.pb (a Strata
+      graph file) and DIR/variables.ckpt (its initializers as variables).
+  strata export [--model=NAME] [--checkpoint=PATH] --out=MODEL.onnx
+      Writes a checkpoint's model (batch 1, output "logits") as ONNX opset 13,
+      checked with the ONNX checker.
+  strata run --model=MODEL.onnx --input=FILE [--out=FILE]
+      Runs an ONNX model on raw float32 input (whole examples; their number is the
+      batch), prints each example's largest output, writes the output to --out.
   strata visualize filters|activations|top-inputs --layer=NAME [--checkpoint=PATH] [--out=FILE.png]
                  [--scale=4] [--index=N] [--filter=F] [--top_k=16] [--max_examples=N] [--data=DIR]
       Draws a checkpoint's model as PNG grids, each tile normalised (its min black,
@@ -169,9 +183,10 @@ Usage:
       for --image); `top-inputs` the --top_k test digits with the highest mean
       activation of channel --filter of --layer (the first --max_examples only).
   strata bench   --model=NAME [--mode=train|infer] [--batch=64] [--threads=T] [--iters=20]
-                 [--warmup=5] [--nofuse] [--profile=trace.json] [model options]
+                 [--warmup=5] [--nofuse] [--noplan_memory] [--profile=trace.json] [model options]
       Times a training step (SGD with momentum) or an inference on random data:
-      median ms/step, images/s and peak resident memory; --profile adds the time
+      median ms/step, images/s, peak resident memory and the memory plan's arena
+      for the intermediate values; --profile adds the time
       and layout reorders per op type and writes a Chrome trace (chrome://tracing,
       Perfetto).
   strata plot    --csv=DIR/metrics.csv [--out=metrics.svg]  (SVG: loss, learning rate, accuracy vs step)
@@ -344,6 +359,7 @@ int RunBench() {
   o.warmup = absl::GetFlag(FLAGS_warmup);
   o.threads = absl::GetFlag(FLAGS_threads);
   o.passes.fuse_conv_relu = absl::GetFlag(FLAGS_fuse);
+  o.passes.plan_memory = absl::GetFlag(FLAGS_plan_memory);
   const std::string trace = absl::GetFlag(FLAGS_profile);
   runtime::Profile profile;
   if (!trace.empty()) o.profile = &profile;
@@ -354,6 +370,10 @@ int RunBench() {
       "resident memory %.1f MiB%s\n",
       o.model, mode, o.config.batch_size, o.config.num_classes, r->ms_median, o.iters, r->ms_min, r->ms_max,
       r->images_per_second, r->peak_rss_bytes / 1048576.0, trace.empty() ? "" : " (profiled: slower)");
+  std::cout << absl::StrFormat(
+      "memory plan: intermediate values %.1f MiB in one arena (%.1f MiB with a buffer each); predicted peak "
+      "%.1f MiB (process before the session, variables, arena, kernel scratch, inputs)\n",
+      r->arena_bytes / 1048576.0, r->unshared_bytes / 1048576.0, r->predicted_peak_bytes / 1048576.0);
   if (!trace.empty()) {
     std::cout << profile.FormatTotals();
     if (absl::Status s = profile.WriteChromeTrace(UserPath(trace)); !s.ok()) return Fail(s);
@@ -387,6 +407,7 @@ int main(int argc, char** argv) {
     return strata::tools::RunVisualize(args);
   }
   if (args.size() >= 2 && std::string(args[1]) == "plot") return strata::tools::RunPlot(args);
+  if (strata::tools::IsOnnxCommand(args)) return strata::tools::RunOnnxCommand(args);
   if (args.size() != 2) {
     std::cerr << "strata: " << strata::kUsage << "\n";
     return args.size() < 2 ? 0 : 2;
@@ -397,6 +418,6 @@ int main(int argc, char** argv) {
   if (command == "inspect") return strata::RunInspect();
   if (command == "summary") return strata::RunSummary();
   if (command == "bench") return strata::RunBench();
-  std::cerr << "strata: unknown command '" << command << "' (train, eval, inspect, summary, bench, visualize, graph, plot)\n\nstrata: " << strata::kUsage << "\n";
+  std::cerr << "strata: unknown command '" << command << "' (train, eval, inspect, summary, bench, visualize, graph, plot, import, export, run)\n\nstrata: " << strata::kUsage << "\n";
   return 2;
 }
