@@ -109,6 +109,7 @@ void MpiContext::Loop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       job.first->finished = Clock::now();
+      if (!s.ok()) broken_ = true;
       job.first->status = std::move(s);
       job.first->done = true;
     }
@@ -193,6 +194,9 @@ void MpiContext::Finalize() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // After a failed collective a request may still be pending, and finalising
+  // could wait for a peer that is gone: leave that to the process exit.
+  if (broken_) return;
   MPI_Comm comm = Comm(comm_);
   MPI_Comm_free(&comm);
   MPI_Finalize();

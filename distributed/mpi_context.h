@@ -77,8 +77,9 @@ class MpiContext {
   // Prints "strata: rank R of N: <status>" to stderr and calls MPI_Abort,
   // which makes mpirun stop every rank. Does not return.
   [[noreturn]] void Abort(const absl::Status& status);
-  // Stops the thread and finalises MPI (after a barrier with the timeout).
-  // Later calls do nothing.
+  // Stops the thread and finalises MPI; after a failed collective it only
+  // stops the thread (finalising could wait for a dead peer): call Abort
+  // then. Later calls do nothing.
   void Finalize();
 
  private:
@@ -97,6 +98,7 @@ class MpiContext {
   std::deque<std::pair<CollectivePtr, std::function<absl::Status(const Collective&)>>> queue_;
   bool stopping_ = false;
   bool finalized_ = false;
+  bool broken_ = false;  // a collective failed or timed out
   std::thread thread_;
 };
 
