@@ -1,6 +1,10 @@
 #include "onnx/convert_context.h"
 
 #include <cctype>
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 
 #include "absl/strings/str_join.h"
 #include "graph/status_macros.h"
@@ -17,6 +21,46 @@ std::string SanitizeName(absl::string_view onnx_name) {
     out.push_back(ok ? c : '_');
   }
   return out;
+}
+
+std::string NodeName(absl::string_view onnx_name) {
+  std::vector<std::string> parts = absl::StrSplit(onnx_name, '/', absl::SkipEmpty());
+  if (parts.size() < 2) return SanitizeName(onnx_name);
+  // A scope that extends the previous one ("layer1" then "layer1.0",
+  // "downsample" then "downsample.0") replaces it; others nest.
+  std::vector<std::string> scopes;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (!scopes.empty() && absl::StartsWith(parts[i], absl::StrCat(scopes.back(), "."))) {
+      scopes.back() = parts[i];
+    } else {
+      scopes.push_back(parts[i]);
+    }
+  }
+  return SanitizeName(absl::StrCat(absl::StrJoin(scopes, "."), "/", parts.back()));
+}
+
+std::string VariableName(absl::string_view onnx_name, absl::string_view node_name, absl::string_view op_type,
+                         int index) {
+  if (absl::StrContains(onnx_name, '/')) return SanitizeName(onnx_name);
+  // Strata's names for the parameters (zoo/layers.h): the summary counts
+  // "weights" as weights, and weight decay exempts "bias", "gamma", "beta".
+  static const auto* roles = new std::map<std::string, std::vector<std::string>, std::less<>>{
+      {"Conv", {"", "weights", "bias"}},
+      {"Gemm", {"", "weights", "bias"}},
+      {"MatMul", {"", "weights"}},
+      {"BatchNormalization", {"", "gamma", "beta", "running_mean", "running_var"}},
+  };
+  std::string role;
+  if (auto it = roles->find(op_type); it != roles->end() && index < static_cast<int>(it->second.size())) {
+    role = it->second[index];
+  }
+  const bool generated = onnx_name.empty() || absl::StartsWith(onnx_name, "onnx::");
+  if (generated) return absl::StrCat(node_name, "/", role.empty() ? absl::StrCat("input", index) : role);
+  std::string name(onnx_name);
+  if (size_t dot = name.rfind('.'); dot != std::string::npos && dot > 0) {
+    name = absl::StrCat(name.substr(0, dot), "/", role.empty() ? name.substr(dot + 1) : role);
+  }
+  return SanitizeName(name);
 }
 
 std::string ConvertContext::Describe() const {
@@ -66,12 +110,13 @@ absl::StatusOr<Output> ConvertContext::Materialize(int i, bool trainable, const 
   if (dims != nullptr) value = value.Reshaped(Shape(*dims));
   Graph& g = state_.graph;
   if (v->initializer) {
-    v->output = ops::Variable(g, SanitizeName(v->onnx_name), value.shape(), ops::Initializer::Zeros(), trainable);
+    v->output = ops::Variable(g, VariableName(v->onnx_name, name_, node_.op_type(), i), value.shape(),
+                              ops::Initializer::Zeros(), trainable);
     if (!v->output.valid()) return GraphError();
     state_.initial_values[v->output.node->name()] = value;
     state_.variable_sources[v->output.node->name()] = v->onnx_name;
   } else {
-    v->output = ops::Const(g, value, SanitizeName(v->onnx_name));
+    v->output = ops::Const(g, value, VariableName(v->onnx_name, name_, node_.op_type(), i));
     if (!v->output.valid()) return GraphError();
   }
   return v->output;

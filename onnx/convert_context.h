@@ -47,6 +47,24 @@ struct ImportState {
 // break "node:index" references) become '_'.
 std::string SanitizeName(absl::string_view onnx_name);
 
+// The Strata name of a node. PyTorch names nodes by module scopes, each the
+// full dotted path so far ("/layer1/layer1.0/conv1/Conv"); these become one
+// path as PyTorch names the parameters, "layer1.0.conv1/Conv", so that a
+// layer's nodes and its variables ("layer1.0.conv1/weights", see
+// VariableName) share their first component, which is how `strata summary`
+// groups a layer.
+std::string NodeName(absl::string_view onnx_name);
+
+// The Strata name of a variable made from an initializer first used as
+// input `index` of a node of type `op_type` named `node_name` (Strata's).
+// Names with a '/' are kept (Strata's own exports). Otherwise parameters get
+// Strata's names: "conv1.weight" of a Conv becomes "conv1/weights", a batch
+// norm's "bn1.weight" and "bn1.bias" "bn1/gamma" and "bn1/beta"; names
+// PyTorch generates for folded constants ("onnx::Conv_193") become
+// "<node_name>/weights" and the like.
+std::string VariableName(absl::string_view onnx_name, absl::string_view node_name, absl::string_view op_type,
+                         int index);
+
 class ConvertContext {
  public:
   ConvertContext(ImportState& state, const onnx::NodeProto& node, std::string name)

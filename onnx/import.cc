@@ -88,7 +88,7 @@ absl::StatusOr<ImportedModel> ImportOnnx(const onnx::ModelProto& model, const Im
   const auto& table = Converters();
   for (int n = 0; n < graph.node_size(); ++n) {
     const onnx::NodeProto& node = graph.node(n);
-    std::string name = SanitizeName(node.name());
+    std::string name = NodeName(node.name());
     if (name.empty()) name = absl::StrCat(node.op_type(), "_", n);
     ConvertContext c(state, node, name);
     if (!node.domain().empty() && node.domain() != "ai.onnx") {
