@@ -385,6 +385,63 @@ TEST(OnnxImportTest, OpsetVariantsGiveTheSameResult) {
 
 absl::Status ImportStatus(const onnx::ModelProto& m) { return onnx_io::ImportOnnx(m).status(); }
 
+// MatMul, Gemm's C as [1,N], [M,N] and a single value, Sub with a scalar,
+// and one initializer used twice in two shapes (the second use reshapes the
+// variable the first one made).
+TEST(OnnxImportTest, MatMulGemmBroadcastsAndSharedInitializersMatchReference) {
+  const Nd x = Random({3, 4}, 51), w = Random({4, 5}, 52), c_row = Random({1, 5}, 53), c_full = Random({3, 5}, 54);
+  const Nd bias = Random({2}, 55), img = Random({1, 2, 3, 3}, 56), k = Random({2, 2, 1, 1}, 57);
+  test::OnnxBuilder m;
+  m.Input("x", x.dims).Input("img", img.dims);
+  m.Initializer("w", w.dims, F(w)).Initializer("c_row", c_row.dims, F(c_row));
+  m.Initializer("c_full", c_full.dims, F(c_full)).Initializer("half", {1}, {0.5f});
+  m.Initializer("bias", {2}, F(bias)).Initializer("k", k.dims, F(k));
+  m.Node("MatMul", "matmul", {"x", "w"}, {"mm"});
+  m.Node("Gemm", "gemm_row", {"x", "w", "c_row"}, {"g1"});
+  auto* full = m.Node("Gemm", "gemm_full", {"x", "w", "c_full"}, {"g2"});
+  test::FloatAttr(full, "beta", -1.0f);
+  m.Node("Gemm", "gemm_scalar", {"x", "w", "half"}, {"g3"});
+  m.Node("Add", "sum1", {"mm", "g1"}, {"s1"});
+  m.Node("Add", "sum2", {"s1", "g2"}, {"s2"});
+  m.Node("Add", "sum3", {"s2", "g3"}, {"s3"});
+  m.Node("Sub", "sub", {"s3", "half"}, {"y"});
+  m.Node("Conv", "conv", {"img", "k", "bias"}, {"conv"});
+  {  // [1,2,3,3] + [2]: numpy aligns [2] with W = 3, which does not broadcast.
+    test::OnnxBuilder bad = m;
+    bad.Node("Add", "plus_bias", {"conv", "bias"}, {"z"});
+    bad.Output("y").Output("z");
+    EXPECT_THAT(ImportStatus(bad.model()).message(), HasSubstr("ONNX node 'plus_bias' (Add): broadcasting"));
+  }
+  m.Int64Initializer("c11", {2, 1, 1});
+  m.Node("Reshape", "bias_c11", {"bias", "c11"}, {"bias3"});
+  m.Node("Add", "plus_bias", {"conv", "bias3"}, {"z"});
+  m.Output("y").Output("z");
+
+  Nd y{{3, 5}, std::vector<double>(15)};
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 5; ++j) {
+      double p = 0;
+      for (int t = 0; t < 4; ++t) p += x.v[i * 4 + t] * w.v[t * 5 + j];
+      y.v[i * 5 + j] = p + (p + c_row.v[j]) + (p - c_full.v[i * 5 + j]) + (p + 0.5) - 0.5;
+    }
+  Nd z = RefConv(img, k, bias.v, 1, {}, 1);
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 9; ++i) z.v[c * 9 + i] += bias.v[c];
+
+  auto imported = onnx_io::ImportOnnx(m.model());
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  auto session = runtime::Session::Create(*imported->graph);
+  ASSERT_TRUE(session.ok());
+  ASSERT_TRUE(onnx_io::LoadInitialValues(*imported, &(*session)->variables()).ok());
+  auto out = (*session)->Run({{imported->inputs[0], Tensor::FromVector<float>(Shape(x.dims), F(x))},
+                              {imported->inputs[1], Tensor::FromVector<float>(Shape(img.dims), F(img))}},
+                             imported->outputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_LT(RelativeError((*out)[0], y), 1e-5);
+  EXPECT_LT(RelativeError((*out)[1], z), 1e-5);
+}
+
+
 TEST(OnnxImportTest, UnsupportedOpNamesNodeAndOp) {
   test::OnnxBuilder m;
   m.Input("x", {1, 4, 8});
