@@ -15,6 +15,7 @@
 #include "serialization/checkpoint.h"
 #include "serialization/graph_def.h"
 #include "tests/onnx_test_util.h"
+#include "viz/png.h"
 #include "zoo/model.h"
 
 namespace strata {
@@ -119,10 +120,30 @@ TEST(OnnxCli, ExportWritesACheckedModelThatImportsToTheCheckpointsOutputs) {
   ASSERT_TRUE(onnx_io::LoadInitialValues(*imported, &(*reimported)->variables()).ok());
   const std::vector<float> x = test::ReadFloats("onnx/testdata/lenet5_input.f32");
   const Tensor one = Tensor::FromVector<float>(m->images.shape(), x);  // the first example
-  auto want = (*session)->Run({{m->images, one}}, {m->logits});
+  absl::StatusOr<std::vector<Tensor>> want = (*session)->Run({{m->images, one}}, {m->logits});
   auto got = (*reimported)->Run({{imported->inputs[0], one}}, {imported->outputs[0]});
   ASSERT_TRUE(want.ok() && got.ok());
   for (int i = 0; i < 10; ++i) EXPECT_EQ((*got)[0].data<float>()[i], (*want)[0].data<float>()[i]);
+
+  // `run` on a PNG of the input size: pixels / 255, normalised by the flags.
+  viz::Image digit(28, 28, 1);
+  std::vector<float> pixels(28 * 28);
+  for (int i = 0; i < 28 * 28; ++i) {
+    digit.pixels[i] = static_cast<uint8_t>((i * 37) % 256);
+    pixels[i] = (digit.pixels[i] / 255.0f - 0.5f) / 0.25f;
+  }
+  ASSERT_TRUE(viz::WritePng(dir + "/digit.png", digit).ok());
+  r = Strata(absl::StrCat("run --model=", dir, "/lenet5.onnx --input=", dir, "/digit.png --input_mean=0.5 "
+                          "--input_std=0.25 --out=", dir, "/digit.f32"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  want = (*session)->Run({{m->images, Tensor::FromVector<float>(m->images.shape(), pixels)}}, {m->logits});
+  ASSERT_TRUE(want.ok());
+  const std::vector<float> from_png = test::ReadFloats(dir + "/digit.f32");
+  ASSERT_EQ(from_png.size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_NEAR(from_png[i], (*want)[0].data<float>()[i], 1e-5);
+  r = Strata(absl::StrCat("run --model=", kLeNet, " --input=", dir, "/digit.png"));
+  EXPECT_EQ(r.exit_code, 1);  // the committed export has a fixed batch of 2
+  EXPECT_THAT(r.output, HasSubstr("has a fixed batch"));
 
   r = Strata(absl::StrCat("export --checkpoint=", dir, "/missing.ckpt --out=", dir, "/x.onnx"));
   EXPECT_EQ(r.exit_code, 1);

@@ -10,7 +10,9 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -21,6 +23,7 @@
 #include "serialization/checkpoint.h"
 #include "serialization/graph_def.h"
 #include "zoo/model.h"
+#include "viz/png.h"
 #include "zoo/summary.h"
 
 // Defined by tools/strata.cc and tools/visualize.cc, shared with their commands.
@@ -29,8 +32,13 @@ ABSL_DECLARE_FLAG(std::string, checkpoint);
 ABSL_DECLARE_FLAG(std::string, out);
 
 ABSL_FLAG(std::string, input, "",
-          "run: the input tensor as raw little-endian float32 values (N whole examples of the model's input "
-          "shape; N becomes the batch size).");
+          "run: the input: raw little-endian float32 values (N whole examples of the model's input shape; N "
+          "becomes the batch size), or a .png image of the model's input size (grey for 1 channel, RGB for "
+          "3), pixels scaled to [0, 1] then normalised by --input_mean and --input_std.");
+ABSL_FLAG(std::vector<std::string>, input_mean, {},
+          "run: per-channel means subtracted from a .png input (e.g. 0.485,0.456,0.406 for torchvision).");
+ABSL_FLAG(std::vector<std::string>, input_std, {},
+          "run: per-channel standard deviations a .png input is divided by (e.g. 0.229,0.224,0.225).");
 
 namespace strata::tools {
 namespace {
@@ -124,16 +132,63 @@ absl::Status Export() {
   return absl::OkStatus();
 }
 
-// strata run: imports the model with the batch the input file holds, runs
-// it once, prints each row's largest output and writes the output to --out.
+// One value per channel from a flag (empty: `fallback` for every channel).
+absl::StatusOr<std::vector<float>> PerChannel(const std::vector<std::string>& values, int64_t channels,
+                                              float fallback, absl::string_view flag) {
+  if (values.empty()) return std::vector<float>(channels, fallback);
+  if (static_cast<int64_t>(values.size()) != channels) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " has ", values.size(), " values for ", channels,
+                                                   " channels"));
+  }
+  std::vector<float> out;
+  for (const std::string& v : values) {
+    float f;
+    if (!absl::SimpleAtof(v, &f)) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": not a number: ", v));
+    out.push_back(f);
+  }
+  return out;
+}
+
+// A PNG as one NCHW float32 example of `shape` ([1,C,H,W]): pixels / 255,
+// then (x - mean) / std per channel. No resizing: the sizes must agree.
+absl::StatusOr<std::string> PngExample(const std::string& path, const Shape& shape) {
+  STRATA_ASSIGN_OR_RETURN(viz::Image image, viz::ReadPng(path));
+  if (shape.rank() != 4 || shape[2] != image.height || shape[3] != image.width || shape[1] != image.channels) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is ", image.width, "x", image.height, " with ",
+                                                   image.channels, " channel(s); the model takes ",
+                                                   shape.ToString(), " (NCHW; the image is not resized)"));
+  }
+  STRATA_ASSIGN_OR_RETURN(std::vector<float> mean,
+                          PerChannel(absl::GetFlag(FLAGS_input_mean), shape[1], 0.0f, "input_mean"));
+  STRATA_ASSIGN_OR_RETURN(std::vector<float> stddev,
+                          PerChannel(absl::GetFlag(FLAGS_input_std), shape[1], 1.0f, "input_std"));
+  std::vector<float> x(shape[1] * shape[2] * shape[3]);
+  for (int64_t c = 0; c < shape[1]; ++c)
+    for (int64_t y = 0; y < shape[2]; ++y)
+      for (int64_t w = 0; w < shape[3]; ++w) {
+        x[(c * shape[2] + y) * shape[3] + w] = (image.at(w, y, c) / 255.0f - mean[c]) / stddev[c];
+      }
+  return std::string(reinterpret_cast<const char*>(x.data()), x.size() * sizeof(float));
+}
+
+// strata run: imports the model with the batch the input holds, runs it
+// once, prints each row's largest output and writes the output to --out.
 absl::Status Run(const std::string& path) {
   const std::string input = UserPath(absl::GetFlag(FLAGS_input));
-  if (input.empty()) return absl::InvalidArgumentError("run: --input=FILE (raw float32) is required");
-  std::ifstream in(input, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open input file ", input));
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // The example shape first (batch 1), then the batch the file holds.
+  if (input.empty()) return absl::InvalidArgumentError("run: --input=FILE (raw float32 or .png) is required");
+  // The example shape first (batch 1), then the batch the input holds.
   STRATA_ASSIGN_OR_RETURN(onnx_io::ImportedModel probe, onnx_io::ImportOnnxFile(path));
+  std::string bytes;
+  if (absl::EndsWith(input, ".png")) {
+    const std::vector<int64_t>& d = probe.inputs[0].shape().dims();
+    std::vector<int64_t> one = d;
+    if (!one.empty()) one[0] = 1;
+    STRATA_ASSIGN_OR_RETURN(bytes, PngExample(input, Shape(one)));
+  } else {
+    std::ifstream in(input, std::ios::binary);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot open input file ", input));
+    bytes.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
   const int64_t example_bytes = probe.inputs[0].shape().num_elements() / probe.inputs[0].shape()[0] * 4;
   if (bytes.empty() || bytes.size() % example_bytes != 0) {
     const std::vector<int64_t>& dims = probe.inputs[0].shape().dims();

@@ -170,9 +170,10 @@ Usage:
   strata export [--model=NAME] [--checkpoint=PATH] --out=MODEL.onnx
       Writes a checkpoint's model (batch 1, output "logits") as ONNX opset 13,
       checked with the ONNX checker.
-  strata run --model=MODEL.onnx --input=FILE [--out=FILE]
+  strata run --model=MODEL.onnx --input=FILE|IMAGE.png [--input_mean=M,..] [--input_std=S,..] [--out=FILE]
       Runs an ONNX model on raw float32 input (whole examples; their number is the
-      batch), prints each example's largest output, writes the output to --out.
+      batch) or on a PNG of its input size (pixels/255, then (x - mean)/std per
+      channel), prints each example's largest output, writes the output to --out.
   strata visualize filters|activations|top-inputs --layer=NAME [--checkpoint=PATH] [--out=FILE.png]
                  [--scale=4] [--index=N] [--filter=F] [--top_k=16] [--max_examples=N] [--data=DIR]
       Draws a checkpoint's model as PNG grids, each tile normalised (its min black,
