@@ -1,5 +1,10 @@
 #include "distributed/mpi_context.h"
 
+// The C API only: OpenMPI's mpi.h otherwise pulls in its deprecated C++
+// bindings, whose symbols live in libmpi_cxx (unoptimised builds reference
+// them).
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
 #include <cstdio>
