@@ -11,6 +11,24 @@ namespace strata::onnx_io {
 absl::Status ConvertConcat(ConvertContext& c) {
   if (!c.HasAttr("axis")) return c.Invalid("attribute 'axis' is required");
   STRATA_ASSIGN_OR_RETURN(int64_t axis, c.IntAttr("axis", 1));
+  // Integer constants (shape arithmetic) fold: 1-D, so along axis 0.
+  bool folds = c.node().input_size() > 0;
+  for (int i = 0; i < c.node().input_size(); ++i) {
+    folds = folds && c.IsConstantInput(i);
+    if (!folds) break;
+    STRATA_ASSIGN_OR_RETURN(OnnxTensor t, c.ConstantInput(i, "input"));
+    folds = !t.is_float() && t.dims.size() == 1;
+  }
+  if (folds) {
+    OnnxTensor out;
+    out.data_type = onnx::TensorProto::INT64;
+    for (int i = 0; i < c.node().input_size(); ++i) {
+      STRATA_ASSIGN_OR_RETURN(OnnxTensor t, c.ConstantInput(i, "input"));
+      out.ints.insert(out.ints.end(), t.ints.begin(), t.ints.end());
+    }
+    out.dims = {static_cast<int64_t>(out.ints.size())};
+    return c.SetConstantOutput(0, std::move(out));
+  }
   std::vector<Output> inputs;
   for (int i = 0; i < c.node().input_size(); ++i) {
     STRATA_ASSIGN_OR_RETURN(Output x, c.Input(i));

@@ -131,6 +131,11 @@ absl::StatusOr<OnnxTensor> ConvertContext::ConstantInput(int i, absl::string_vie
   return *v->constant;
 }
 
+bool ConvertContext::IsConstantInput(int i) {
+  Value* v = FindValue(i);
+  return v != nullptr && v->constant.has_value() && !v->output.valid();
+}
+
 absl::StatusOr<std::vector<int64_t>> ConvertContext::InputDims(int i) {
   STRATA_ASSIGN_OR_RETURN(Value * v, Lookup(i));
   if (v->output.valid()) return v->output.shape().dims();

@@ -91,6 +91,9 @@ class ConvertContext {
   // Input i's data, which must be known at import time (an initializer or a
   // Constant's output): Unimplemented otherwise, naming the input.
   absl::StatusOr<OnnxTensor> ConstantInput(int i, absl::string_view role);
+  // True when input i's data is known at import time and it is not yet a
+  // graph value (an initializer or a Constant's or folded node's output).
+  bool IsConstantInput(int i);
   // Shape of input i (constant or graph value).
   absl::StatusOr<std::vector<int64_t>> InputDims(int i);
 

@@ -29,6 +29,10 @@ const std::map<std::string, Converter, std::less<>>& Converters() {
       {"Constant", {ConvertConstant, {"value", "value_float", "value_floats", "value_int", "value_ints"}}},
       {"Identity", {ConvertIdentity, {}}},
       {"Pad", {ConvertPad, {"mode", "pads", "value"}}},
+      {"Shape", {ConvertShape, {"start", "end"}}},
+      {"Gather", {ConvertGather, {"axis"}}},
+      {"Unsqueeze", {ConvertUnsqueeze, {"axes"}}},
+      {"Squeeze", {ConvertSqueeze, {"axes"}}},
   };
   return *table;
 }

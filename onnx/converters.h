@@ -48,6 +48,10 @@ absl::Status ConvertReshape(ConvertContext& c);
 absl::Status ConvertConstant(ConvertContext& c);
 absl::Status ConvertIdentity(ConvertContext& c);
 absl::Status ConvertPad(ConvertContext& c);
+absl::Status ConvertShape(ConvertContext& c);               // convert_shape.cc
+absl::Status ConvertGather(ConvertContext& c);
+absl::Status ConvertUnsqueeze(ConvertContext& c);
+absl::Status ConvertSqueeze(ConvertContext& c);
 
 }  // namespace strata::onnx_io
 

@@ -442,6 +442,52 @@ TEST(OnnxImportTest, MatMulGemmBroadcastsAndSharedInitializersMatchReference) {
 }
 
 
+// A PyTorch export with a symbolic batch computes Reshape's target from the
+// input's shape (x.view(x.size(0), -1)); with the batch fixed at import it
+// folds to constants. Squeeze/Unsqueeze of values are views.
+TEST(OnnxImportTest, ShapeArithmeticOfASymbolicBatchFolds) {
+  const Nd x = Random({3, 2, 2, 2}, 61);
+  test::OnnxBuilder m;
+  m.Input("x", {0, 2, 2, 2});
+  m.mutable_model().mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()
+      ->mutable_dim(0)->set_dim_param("batch");
+  m.Int64Initializer("zero", {0}).Int64Initializer("minus_one", {-1});
+  m.mutable_model().mutable_graph()->mutable_initializer(0)->clear_dims();  // a scalar index
+  m.Node("Shape", "shape", {"x"}, {"s"});
+  m.Node("Gather", "gather", {"s", "zero"}, {"n"});
+  m.Node("Unsqueeze", "unsqueeze", {"n", "zero_axis"}, {"n1"});
+  m.Int64Initializer("zero_axis", {0});
+  m.Node("Concat", "target", {"n1", "minus_one"}, {"t"})->add_attribute()->CopyFrom([] {
+    onnx::AttributeProto a;
+    a.set_name("axis");
+    a.set_type(onnx::AttributeProto::INT);
+    a.set_i(0);
+    return a;
+  }());
+  m.Node("Reshape", "view", {"x", "t"}, {"flat"});                  // [3,8]
+  m.Node("Unsqueeze", "unsqueeze_value", {"flat", "zero_axis"}, {"u"});  // [1,3,8]
+  m.Node("Squeeze", "squeeze_value", {"u"}, {"y"});                 // [3,8]
+  m.Output("y");
+  onnx_io::ImportOptions options;
+  options.batch_size = 3;
+  auto imported = onnx_io::ImportOnnx(m.model(), options);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  EXPECT_EQ(imported->outputs[0].shape(), Shape({3, 8}));
+  auto session = runtime::Session::Create(*imported->graph);
+  ASSERT_TRUE(session.ok());
+  auto y = (*session)->Run({{imported->inputs[0], Tensor::FromVector<float>(Shape(x.dims), F(x))}},
+                           {imported->outputs[0]});
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_LT(RelativeError((*y)[0], Nd{{3, 8}, x.v}), 1e-7);
+  // Gather of a graph value is not shape arithmetic.
+  test::OnnxBuilder g;
+  g.Input("x", {2, 3}).Int64Initializer("i", {1});
+  g.Node("Gather", "pick", {"x", "i"}, {"y"});
+  g.Output("y");
+  EXPECT_THAT(onnx_io::ImportOnnx(g.model()).status().message(),
+              HasSubstr("ONNX node 'pick' (Gather): only Gather of constants"));
+}
+
 TEST(OnnxImportTest, UnsupportedOpNamesNodeAndOp) {
   test::OnnxBuilder m;
   m.Input("x", {1, 4, 8});
