@@ -39,12 +39,17 @@ CommandResult RunStrata(const std::string& args) {
   return RunCommand(absl::StrCat("OMP_NUM_THREADS=1 ", StrataBinary(), " ", args));
 }
 
-// LeakSanitizer (tools/ci_sanitizers.sh) reports what OpenMPI's own
-// libraries keep for the life of the process; only those are suppressed.
+// LeakSanitizer (tools/ci_sanitizers.sh) reports what OpenMPI and the
+// libraries under it keep for the life of the process; only those are
+// suppressed. Its plugins (mca_*.so) stay loaded (no dlclose, see below) so
+// that their frames have names to match.
 std::string LsanSuppressions() {
   const std::string path = absl::StrCat(::testing::TempDir(), "/openmpi.lsan.supp");
   if (FILE* f = std::fopen(path.c_str(), "w")) {
-    std::fputs("leak:libmpi.so\nleak:libopen-pal.so\nleak:libopen-rte.so\nleak:mca_\n", f);
+    std::fputs(
+        "leak:libmpi.so\nleak:libopen-pal.so\nleak:libopen-rte.so\nleak:mca_\nleak:libhwloc.so\n"
+        "leak:libevent\nleak:libpmix.so\n",
+        f);
     std::fclose(f);
   }
   return path;
@@ -53,8 +58,11 @@ std::string LsanSuppressions() {
 std::string MpirunPrefix(int ranks) {
   // As root (CI containers), more ranks than cores, and the TCP transport
   // (not shared memory), so the network path a cluster uses is exercised.
-  return absl::StrCat("OMP_NUM_THREADS=1 LSAN_OPTIONS=suppressions=", LsanSuppressions(), " mpirun -np ", ranks,
+  // Full stacks (slow unwinding) reach OpenMPI's own frames below the plugins'.
+  return absl::StrCat("OMP_NUM_THREADS=1 LSAN_OPTIONS=fast_unwind_on_malloc=0:suppressions=", LsanSuppressions(),
+                      " mpirun -np ", ranks,
                       " --allow-run-as-root --oversubscribe --mca btl tcp,self --mca btl_tcp_if_include lo"
+                      " --mca mca_base_component_disable_dlclose 1"
                       " -x OMP_NUM_THREADS -x LSAN_OPTIONS ");
 }
 
