@@ -1,6 +1,6 @@
 // ONNX export: zoo models with their variables become ONNX models that
 // onnx::checker accepts and that ImportOnnx reads back to the same outputs.
-#include <chrono>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -82,22 +82,27 @@ TEST(OnnxExportTest, AlexNetTwoTowersRoundTripsToIdenticalOutputs) {
 // Inception concatenations, ceil-mode pooling, floor-mode convolutions.
 TEST(OnnxExportTest, GoogLeNetRoundTripsToIdenticalOutputs) { ExpectRoundTrip("googlenet", {.batch_size = 1}); }
 
-TEST(OnnxExportTest, ResNet50RoundTripsToIdenticalOutputs) { ExpectRoundTrip("resnet50", {.batch_size = 1}); }
-
 // Every zoo model exports and passes the checker, and its export imports
 // back to a graph with the same input and output shapes (zero weights: the
-// values do not matter here and the VGGs are large).
+// values do not matter here). Models that take 64x64 images are built at
+// that size, which keeps the VGGs' first fully connected layer small; the
+// others at their own. //onnx:export_zoo runs every model at full size with
+// random weights and compares the logits.
 TEST(OnnxExportTest, EveryZooModelExportsPassesTheCheckerAndReimports) {
   for (const std::string& name : zoo::ModelNames()) {
     SCOPED_TRACE(name);
-    Graph g;
-    auto model = zoo::BuildModel(name, g, {.batch_size = 1});
+    auto g = std::make_unique<Graph>();
+    auto model = zoo::BuildModel(name, *g, {.batch_size = 1, .image_size = 64});
+    if (!model.ok()) {
+      g = std::make_unique<Graph>();
+      model = zoo::BuildModel(name, *g, {.batch_size = 1});
+    }
     ASSERT_TRUE(model.ok()) << model.status();
     std::map<std::string, Tensor> values;
-    for (const auto& node : g.nodes()) {
+    for (const auto& node : g->nodes()) {
       if (node->op() == "Variable") values[node->name()] = Tensor(node->output_spec(0));
     }
-    auto exported = onnx_io::ExportOnnx(g, {model->logits}, values);
+    auto exported = onnx_io::ExportOnnx(*g, {model->logits}, values);
     ASSERT_TRUE(exported.ok()) << exported.status();
     ASSERT_TRUE(onnx_io::CheckOnnxModel(*exported).ok()) << onnx_io::CheckOnnxModel(*exported);
     values.clear();
@@ -105,7 +110,7 @@ TEST(OnnxExportTest, EveryZooModelExportsPassesTheCheckerAndReimports) {
     ASSERT_TRUE(imported.ok()) << imported.status();
     EXPECT_EQ(imported->inputs[0].spec(), model->images.spec());
     EXPECT_EQ(imported->outputs[0].spec(), model->logits.spec());
-    EXPECT_EQ(zoo::CountTrainableParameters(*imported->graph), zoo::CountTrainableParameters(g));
+    EXPECT_EQ(zoo::CountTrainableParameters(*imported->graph), zoo::CountTrainableParameters(*g));
   }
 }
 
