@@ -19,10 +19,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "experiments/table.h"
 #include "graph/status_macros.h"
+#include "ops/state.h"
 #include "runtime/session.h"
 #include "viz/line_plot_png.h"
 #include "zoo/model.h"
@@ -54,13 +56,15 @@ absl::Status Prepare(Timed& t) {
   config.batch_size = 1;
   config.num_classes = 1000;
   STRATA_ASSIGN_OR_RETURN(t.summary, zoo::Summarize(t.model, config));
-  for (const zoo::LayerRow& row : t.summary.rows) {
-    // Weight layers as the papers count depth: convolutions and fc layers
-    // (ResNet's projection shortcuts are not counted).
-    if (row.weights > 0 && row.name.find("shortcut") == std::string::npos) ++t.weight_layers;
-  }
   t.graph = std::make_unique<Graph>();
   STRATA_ASSIGN_OR_RETURN(t.m, zoo::BuildModel(t.model, *t.graph, config));
+  // Weight layers as the papers count depth: convolutions and fc layers, one
+  // "weights" variable each (ResNet's projection shortcuts are not counted;
+  // the summary's rows are whole residual blocks, so they cannot be counted).
+  for (const Node* v : ops::Variables(*t.graph, /*trainable_only=*/true)) {
+    const std::string& name = v->name();
+    if (absl::EndsWith(name, "weights") && !absl::StrContains(name, "shortcut")) ++t.weight_layers;
+  }
   STRATA_ASSIGN_OR_RETURN(t.session, runtime::Session::Create(*t.graph));
   STRATA_RETURN_IF_ERROR(t.session->InitializeVariables(1));
   t.input = Tensor(t.m.images.spec());
