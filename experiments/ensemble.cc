@@ -24,6 +24,7 @@
 ABSL_FLAG(std::string, out, "experiments_out", "folder for the table, the plot and the checkpoints");
 ABSL_FLAG(int32_t, members, 5, "LeNet-5s to train (seeds 1..N)");
 ABSL_FLAG(int32_t, epochs, 2, "epochs per member");
+ABSL_FLAG(int64_t, max_examples, 0, "train each member on the first N training digits only (0: all 8,000)");
 
 namespace strata::experiments {
 namespace {
@@ -44,6 +45,7 @@ int Main() {
     c.data_dir = data::DefaultMnistDir();
     c.epochs = absl::GetFlag(FLAGS_epochs);
     c.seed = static_cast<uint64_t>(seed);
+    c.max_train_examples = absl::GetFlag(FLAGS_max_examples);
     c.checkpoint = absl::StrCat(dir, "/ensemble_seed", seed, ".ckpt");
     std::ostringstream log;
     auto r = training::Train(c, log);
