@@ -157,7 +157,7 @@ TEST(HostileGraphDef, OutputIndexOfANodeWithoutOutputs) {
 }
 
 TEST(HostileGraphDef, GarbageInputStrings) {
-  for (const std::string& input : {"p:xyz", "p:-1", "p:", "p:99999999999", "p:0x1", "p: 1", "p:+1", ":0", ""}) {
+  for (const std::string input : {"p:xyz", "p:-1", "p:", "p:99999999999", "p:0x1", "p: 1", "p:+1", ":0", ""}) {
     SCOPED_TRACE(input);
     proto::GraphDef def = NewDef();
     AddPlaceholder(def, "p", {2});
