@@ -164,6 +164,7 @@ TEST(ArchSpecTest, MalformedSpecsNameThePosition) {
       {"in3x32:fc-10", "arch spec position 7: expected 'x' after 'in3x32'"},
       {"fc-99999999", "number too large"},
       {"((((fc-10)*100)*100)*100)*100", "more than 10000 layers"},
+      {std::string(100000, '(') + "fc-10", "arch spec position 33: groups nested more than 32 deep"},
   };
   for (const Malformed& c : cases) {
     auto spec = ParseArchSpec(c.spec);

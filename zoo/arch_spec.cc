@@ -134,7 +134,11 @@ class Parser {
     }
     const size_t open_pos = pos_++;
     const char close = open == '(' ? ')' : ']';
+    // Each level is a recursion: a hostile spec of many '(' must not
+    // exhaust the stack.
+    if (++depth_ > kMaxDepth) return Error(open_pos, absl::StrCat("groups nested more than ", kMaxDepth, " deep"));
     STRATA_ASSIGN_OR_RETURN(std::vector<ArchLayer> body, ParseList());
+    --depth_;
     SkipSpaces();
     if (AtEnd()) {
       return Error(open_pos, absl::StrCat("'", std::string(1, open), "' is never closed"));
@@ -229,9 +233,11 @@ class Parser {
     return layer;
   }
 
+  static constexpr int kMaxDepth = 32;
   absl::string_view original_;
   std::string text_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 std::string ShapeText(const Shape& s) {

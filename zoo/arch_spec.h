@@ -3,7 +3,7 @@
 //
 //   [(conv3-32,relu)*2,pool2]*2,fc-128,relu,fc-10
 //
-// Grammar (spaces between tokens are ignored):
+// Grammar (spaces between tokens are ignored, letters may be upper case):
 //   spec  := [input ':'] list
 //   input := 'in' C 'x' S 'x' S          channels x height x width (square);
 //                                         default in1x28x28, MNIST's digits
@@ -14,20 +14,22 @@
 //                     padding P (default (K-1)/2: 'same' for odd K at stride 1)
 //          | 'relu' | 'tanh' | 'sigmoid'
 //          | 'pool' K | 'avgpool' K   K x K max / average pooling, stride K
-//                                     (the output size rounds down)
+//                                     (the output size rounds down;
+//                                     'maxpool' K is 'pool' K)
 //          | 'bn'                     batch normalisation of the channels
 //          | 'dropout' P              inverted dropout of rate P, 0 <= P < 1
 //          | 'fc-' N                  fully connected, N units (flattens)
 // A group repeats its items N times (once without '*N'); '(' and '[' mean
-// the same and only have to match. The last layer must be an fc: its units
-// are the logits, so N must equal the model's class count; zoo::
-// FinishClassifier adds the softmax cross-entropy loss.
+// the same and only have to match (32 levels deep at most). The last layer
+// must be an fc: its units are the logits, so N must equal the model's class
+// count; zoo::FinishClassifier adds the softmax cross-entropy loss.
 //
 // Layers are named as the zoo names them (zoo/layers.h): "conv1", "conv2",
 // ... ("conv1/weights", "conv1/bias", "conv1/conv"), "pool1", ..., "fc1", ...;
 // an activation, batch norm or dropout belongs to the layer before it
-// ("conv1/relu", "conv1/bn/gamma", "fc1/dropout"). Weights and biases start as
-// PyTorch's Conv2d and Linear do (LayerInit::kFanInUniform).
+// ("conv1/relu", "conv1/bn/gamma", "fc1/dropout"; before any, to "input").
+// Weights and biases start as PyTorch's Conv2d and Linear do
+// (LayerInit::kFanInUniform).
 //
 // Errors are InvalidArgument. Parse errors name the 1-based character
 // position in the spec and the token ("arch spec position 14: expected a
