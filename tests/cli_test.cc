@@ -1,7 +1,5 @@
 // The `strata` command line as a user runs it: --config files (and flags
 // overriding them) and ensembles, through the real binary.
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,36 +11,17 @@
 #include "absl/strings/str_cat.h"
 #include "data/mnist.h"
 #include "serialization/checkpoint.h"
+#include "tests/command_util.h"
 
 namespace strata {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using test::CommandResult;
 
-CommandResult Strata(const std::string& args) {
-  const std::string binary = absl::StrCat(std::getenv("TEST_SRCDIR"), "/strata/tools/strata");
-  CommandResult run;
-  FILE* pipe = popen(absl::StrCat(binary, " ", args, " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-std::string Dir(const std::string& name) {
-  const std::string dir = testing::TempDir() + "/cli_test/" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+CommandResult Strata(const std::string& args) { return test::RunStrata(args); }
+std::string Dir(const std::string& name) { return test::FreshDir("cli_test", name); }
 
 std::string Write(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;

@@ -14,6 +14,7 @@
 #include "runtime/session.h"
 #include "serialization/checkpoint.h"
 #include "serialization/graph_def.h"
+#include "tests/command_util.h"
 #include "tests/onnx_test_util.h"
 #include "viz/png.h"
 #include "zoo/model.h"
@@ -24,30 +25,11 @@ namespace {
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using test::CommandResult;
 
-CommandResult Strata(const std::string& args) {
-  const std::string binary = absl::StrCat(std::getenv("TEST_SRCDIR"), "/strata/tools/strata");
-  CommandResult run;
-  FILE* pipe = popen(absl::StrCat(binary, " ", args, " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+CommandResult Strata(const std::string& args) { return test::RunStrata(args); }
 
-std::string Dir(const std::string& name) {
-  const std::string dir = testing::TempDir() + "/onnx_cli_test/" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+std::string Dir(const std::string& name) { return test::FreshDir("onnx_cli_test", name); }
 
 constexpr char kLeNet[] = "onnx/testdata/lenet5.onnx";
 
