@@ -1,7 +1,5 @@
 #include "tests/distributed_util.h"
 
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,22 +14,6 @@
 #include "serialization/checkpoint.h"
 
 namespace strata::testing_mpi {
-
-std::string StrataBinary() { return absl::StrCat(std::getenv("TEST_SRCDIR"), "/strata/tools/strata"); }
-
-CommandResult RunCommand(const std::string& command) {
-  CommandResult run;
-  const auto start = std::chrono::steady_clock::now();
-  FILE* pipe = popen(absl::StrCat(command, " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return run;
-}
 
 CommandResult RunStrata(const std::string& args) {
   // One compute thread per process, as each rank gets below: the baseline

@@ -8,24 +8,19 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "tests/command_util.h"
 
 namespace strata::testing_mpi {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-  double seconds = 0;
-};
+using test::CommandResult;
+using test::RunCommand;
+using test::StrataBinary;
 
-// The strata binary in the test's runfiles.
-std::string StrataBinary();
-// `strata <args>` in one process.
+// `strata <args>` in one process, with one OpenMP thread as each rank has.
 CommandResult RunStrata(const std::string& args);
 // `mpirun -np <ranks> ... strata <args>` (as root, oversubscribed, TCP).
 std::string MpirunPrefix(int ranks);
 CommandResult RunStrataMpi(int ranks, const std::string& args);
-// A command line, run through the shell.
-CommandResult RunCommand(const std::string& command);
 
 // A fresh folder under the test's temporary directory.
 std::string TempDir(const std::string& name);
