@@ -215,10 +215,8 @@ int Main() {
   options.title = absl::StrCat("TRAINING ERROR, MNIST AT 3X32X32, BATCH ", absl::GetFlag(FLAGS_batch));
   options.x_label = "STEP";
   options.y_label = absl::StrCat("TRAINING ERROR % (MEAN OF ", smooth, " STEPS)");
-  if (absl::Status s = viz::WriteLinePlotPng(dir + "/depth.png", curves, options); !s.ok()) {
-    return std::cerr << s.message() << "\n", 1;
-  }
-  std::cerr << "wrote " << dir << "/depth.png; load " << LoadAverage() << "\n";
+  if (absl::Status s = WritePlot(dir, "depth", curves, options); !s.ok()) return std::cerr << s.message() << "\n", 1;
+  std::cerr << "load " << LoadAverage() << "\n";
   return 0;
 }
 

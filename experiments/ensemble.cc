@@ -95,10 +95,7 @@ int Main() {
   options.title = "LENET-5 ENSEMBLES ON MNIST";
   options.x_label = "K";
   options.y_label = "TEST ACCURACY %";
-  if (absl::Status s = viz::WriteLinePlotPng(dir + "/ensemble.png", series, options); !s.ok()) {
-    return std::cerr << s.message() << "\n", 1;
-  }
-  std::cerr << "wrote " << dir << "/ensemble.png\n";
+  if (absl::Status s = WritePlot(dir, "ensemble", series, options); !s.ok()) return std::cerr << s.message() << "\n", 1;
   return 0;
 }
 

@@ -147,10 +147,7 @@ int Main() {
   options.title = "INFERENCE TIME AGAINST MULTIPLY-ADDS, BATCH 1, 224X224";
   options.x_label = "BILLION MULTIPLY-ADDS PER IMAGE";
   options.y_label = "MEDIAN MS";
-  if (absl::Status s = viz::WriteLinePlotPng(dir + "/speed.png", points, options); !s.ok()) {
-    return std::cerr << s.message() << "\n", 1;
-  }
-  std::cerr << "wrote " << dir << "/speed.png\n";
+  if (absl::Status s = WritePlot(dir, "speed", points, options); !s.ok()) return std::cerr << s.message() << "\n", 1;
   return 0;
 }
 

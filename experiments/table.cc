@@ -84,6 +84,14 @@ absl::Status WriteTable(const std::string& dir, absl::string_view name, const Ta
   return absl::OkStatus();
 }
 
+absl::Status WritePlot(const std::string& dir, absl::string_view name, const std::vector<viz::LineSeries>& series,
+                       const viz::LinePlotOptions& options) {
+  const std::string path = absl::StrCat(dir, "/", name, ".png");
+  if (absl::Status s = viz::WriteLinePlotPng(path, series, options); !s.ok()) return s;
+  std::cerr << "wrote " << path << "\n";
+  return absl::OkStatus();
+}
+
 std::string LoadAverage() {
   std::ifstream f("/proc/loadavg");
   std::string a, b, c;

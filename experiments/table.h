@@ -1,5 +1,6 @@
 // What every experiment program shares: where its --out folder is, and
-// writing its table as Markdown (for docs/experiments.md) and CSV.
+// writing its table as Markdown (for docs/experiments.md) and CSV and its
+// plots as PNG.
 #ifndef STRATA_EXPERIMENTS_TABLE_H_
 #define STRATA_EXPERIMENTS_TABLE_H_
 
@@ -8,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "viz/line_plot_png.h"
 
 namespace strata::experiments {
 
@@ -31,6 +33,10 @@ absl::Status WriteFile(const std::string& path, absl::string_view text);
 
 // Writes DIR/NAME.md and DIR/NAME.csv and prints the Markdown to stdout.
 absl::Status WriteTable(const std::string& dir, absl::string_view name, const Table& table);
+
+// Writes DIR/NAME.png (viz::WriteLinePlotPng) and says so on stderr.
+absl::Status WritePlot(const std::string& dir, absl::string_view name, const std::vector<viz::LineSeries>& series,
+                       const viz::LinePlotOptions& options);
 
 // The 1, 5 and 15 minute load averages ("0.52 0.61 0.70"), from
 // /proc/loadavg; "unknown" when it cannot be read.

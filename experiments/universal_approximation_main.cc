@@ -109,12 +109,10 @@ int Run() {
   error_options.log_x = error_options.log_y = true;
   for (auto [name, series, opts] : {std::tuple{"fits", &fits, &fit_options},
                                     std::tuple{"error", &errors, &error_options}}) {
-    const std::string path = absl::StrCat(dir, "/universal_approximation_", name, ".png");
-    if (absl::Status s = viz::WriteLinePlotPng(path, *series, *opts); !s.ok()) {
+    if (absl::Status s = WritePlot(dir, absl::StrCat("universal_approximation_", name), *series, *opts); !s.ok()) {
       std::cerr << s.message() << "\n";
       return 1;
     }
-    std::cerr << "wrote " << path << "\n";
   }
   return 0;
 }
