@@ -619,9 +619,9 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log_i
   // The batch as the data holds it, and as the model takes it.
   std::vector<int64_t> batch_dims = {config.batch_size};
   for (int64_t d : augmentation.data_example.dims()) batch_dims.push_back(d);
-  // Global batches (every rank makes the whole batch and feeds its shard).
-  Tensor images(DType::kFloat32, Shape(batch_dims)), labels(DType::kInt32, Shape{config.batch_size});
-  Tensor augmented(DType::kFloat32, GlobalBatchShape(model.images.shape(), config.batch_size));
+  // Global batches (every rank makes the whole batch and feeds its shard):
+  // the prefetcher's buffers, or these when batches are made between steps.
+  Tensor images, labels, augmented;
   std::unique_ptr<data::Prefetcher> prefetcher;
   if (config.prefetch > 0) {
     data::PrefetchOptions o;
@@ -632,6 +632,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, std::ostream& log_i
     if (augment) o.augmenter = augmenter;
     o.depth = config.prefetch;
     prefetcher = std::make_unique<data::Prefetcher>(train, std::move(o));
+  } else {
+    images = Tensor(DType::kFloat32, Shape(batch_dims));
+    labels = Tensor(DType::kInt32, Shape{config.batch_size});
+    if (augment) augmented = Tensor(DType::kFloat32, GlobalBatchShape(model.images.shape(), config.batch_size));
   }
   TrainResult result;
   result.parameters = parameters;
