@@ -118,12 +118,11 @@ MemoryPlan PlanMemory(const std::vector<const Node*>& order, const std::vector<O
       const int64_t rest = best->second - l->bytes;
       free_blocks.erase(best);
       if (rest > 0) free_blocks[l->offset + l->bytes] = rest;
-    } else if (!free_blocks.empty() && std::prev(free_blocks.end())->first + std::prev(free_blocks.end())->second == top) {
-      // Grow the last free block at the end of the arena.
-      auto last = std::prev(free_blocks.end());
-      l->offset = last->first;
+    } else if (!free_blocks.empty() && free_blocks.rbegin()->first + free_blocks.rbegin()->second == top) {
+      // Grow the free block that ends the arena.
+      l->offset = free_blocks.rbegin()->first;
       top = l->offset + l->bytes;
-      free_blocks.erase(last);
+      free_blocks.erase(l->offset);
     } else {
       l->offset = top;
       top += l->bytes;
