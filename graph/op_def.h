@@ -20,6 +20,21 @@ class Graph;
 class Node;
 struct Output;
 struct DeviceContext;  // oneDNN engine and stream; defined in ops/onednn.h.
+// The oneDNN layout a tensor's bytes are stored in between two kernels
+// (defined in ops/onednn.h); null means plain row-major. Blocked layouts are
+// chosen by the plan's layout pass (runtime/layout.h), never seen by users.
+struct TensorLayout;
+using LayoutRef = std::shared_ptr<const TensorLayout>;
+
+// Which input layouts an op's kernel can take. The layout pass lets a
+// producer keep a blocked layout only where every reader of the value can.
+enum class LayoutSupport {
+  kPlainOnly,    // every input plain
+  kElementwise,  // one value per element: the runtime feeds every input in
+                 // one layout (used where all inputs and the output share a
+                 // shape) and the kernel never looks at the layout
+  kAny,          // the kernel reads KernelBuildContext::input_layouts itself
+};
 
 // Shape inference: reads the input specs and attributes, sets every output.
 class InferenceContext {
@@ -88,6 +103,13 @@ struct KernelBuildContext {
   // Set by the plan's fusion pass (runtime/fusion.h) for the ops that take
   // one: an activation ("relu") the kernel applies to its output.
   std::string fused_activation;
+  // Set by the layout pass for kernels of LayoutSupport::kAny: the layout
+  // each input is stored in (empty or null entries: plain), which outputs
+  // may be left in the layout the kernel's primitive prefers, and where the
+  // kernel reports the layout it stores each output in (null: plain).
+  std::vector<LayoutRef> input_layouts;
+  std::vector<bool> output_may_be_blocked;
+  std::vector<LayoutRef>* output_layouts = nullptr;
   template <typename T>
   absl::StatusOr<T> Attr(const std::string& name) const;
 };
@@ -110,6 +132,8 @@ struct OpDef {
   bool writes_inputs = false; // updates input tensors in place (optimizer steps)
   bool aliases_input = false; // output 0 is a view of input 0 (Reshape)
   bool is_source = false;     // Placeholder, Const, Variable: bound by the runtime
+  LayoutSupport layouts = LayoutSupport::kPlainOnly;
+  std::vector<int> plain_inputs;  // kAny ops: inputs always read plain (weights)
   std::string doc;
 
   // Fluent construction, as the family files read best.
@@ -128,6 +152,11 @@ struct OpDef {
   OpDef& WritesInputs() { writes_inputs = true; return *this; }
   OpDef& AliasesInput() { aliases_input = true; return *this; }
   OpDef& Source() { is_source = true; return *this; }
+  OpDef& Layouts(LayoutSupport support, std::vector<int> plain = {}) {
+    layouts = support;
+    plain_inputs = std::move(plain);
+    return *this;
+  }
   OpDef& Doc(std::string text) { doc = std::move(text); return *this; }
 };
 

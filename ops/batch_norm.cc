@@ -180,24 +180,43 @@ struct Layouts {
   memory::desc stats;   // [C]
 };
 
-Layouts ChooseLayouts(const TensorSpec& x, float epsilon, const dnnl::engine& engine) {
-  const Shape& s = x.shape;
+//
+// Where the plan already stores x in a blocked layout (the convolution's
+// before it), that layout is tried first, so that no reorder is needed.
+Layouts ChooseLayouts(const KernelBuildContext& b, int x_index, float epsilon) {
+  const Shape& s = b.inputs[x_index].shape;
   const memory::dims dims{s[0], s[1], s.rank() == 4 ? s[2] : 1, s.rank() == 4 ? s[3] : 1};
   Layouts l;
   l.plain = memory::desc(dims, memory::data_type::f32, memory::format_tag::nchw);
   l.stats = memory::desc({s[1]}, memory::data_type::f32, memory::format_tag::a);
   l.chosen = l.plain;
+  std::vector<memory::desc> candidates;
+  if (onednn::InputIsBlocked(b, x_index)) candidates.push_back(onednn::InputDesc(b, x_index));
   for (memory::format_tag tag : {memory::format_tag::nChw16c, memory::format_tag::nChw8c}) {
-    const memory::desc blocked(dims, memory::data_type::f32, tag);
+    candidates.emplace_back(dims, memory::data_type::f32, tag);
+  }
+  for (const memory::desc& blocked : candidates) {
     dnnl::batch_normalization_forward::primitive_desc pd(
         dnnl::batch_normalization_forward::desc(prop_kind::forward_training, blocked, epsilon, Flags(true)),
-        UserScratchpad(), engine, /*allow_empty=*/true);
+        UserScratchpad(), b.device->engine, /*allow_empty=*/true);
     if (pd && std::string(pd.impl_info_str()).find("jit") != std::string::npos) {
       l.chosen = blocked;
       break;
     }
   }
   return l;
+}
+
+// How data input i is stored, in the primitives' 4-D view: blocked by the
+// plan, or plain.
+memory::desc StoredInput(const KernelBuildContext& b, int i, const Layouts& l) {
+  return onednn::InputIsBlocked(b, i) ? onednn::InputDesc(b, i) : l.plain;
+}
+// How data output i is stored: in the primitives' layout where the plan
+// allows, else plain.
+memory::desc StoredOutput(const KernelBuildContext& b, int i, const Layouts& l) {
+  const memory::desc d = onednn::OutputDesc(b, i, l.chosen);
+  return d == l.chosen ? d : l.plain;
 }
 
 // One primitive (of one mode) and how node tensors bind to its arguments:
@@ -280,12 +299,12 @@ class BatchNormKernel : public Kernel {
 
   // Builds the primitives of both modes (must run in a Guard). The bridges
   // are shared: only one mode runs at a time.
-  void Build(const TensorSpec& x) {
+  void Build(const KernelBuildContext& b) {
     const dnnl::engine& e = device_->engine;
     const float eps = static_cast<float>(attrs_.epsilon);
-    const Layouts l = ChooseLayouts(x, eps, e);
-    x_ = onednn::LayoutBridge(l.plain, l.chosen, e);
-    y_ = onednn::LayoutBridge(l.plain, l.chosen, e);
+    const Layouts l = ChooseLayouts(b, 0, eps);
+    x_ = onednn::LayoutBridge(StoredInput(b, 0, l), l.chosen, e);
+    y_ = onednn::LayoutBridge(StoredOutput(b, 0, l), l.chosen, e);
     for (bool training : {true, false}) {
       ModePrimitive& mode = training ? training_ : inference_;
       auto pd = ForwardPd(training ? prop_kind::forward_training : prop_kind::forward_inference, l.chosen, eps,
@@ -331,7 +350,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBatchNormKernel(const KernelBuildCon
   STRATA_ASSIGN_OR_RETURN(BnAttrs a, ReadAttrs(b));
   auto k = std::make_unique<BatchNormKernel>(b.device, b.inputs[0], a);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (batch normalization forward)"),
-                                       [&] { k->Build(b.inputs[0]); }));
+                                       [&] { k->Build(b); }));
   return std::unique_ptr<Kernel>(std::move(k));
 }
 
@@ -343,12 +362,12 @@ class BatchNormGradKernel : public Kernel {
   // prop_kind::backward also gives dgamma and dbeta. With global statistics
   // (inference runs) the mean and variance are constants of the function, so
   // oneDNN's dx is dy * gamma / std, which is what those runs computed.
-  void Build(const TensorSpec& x, float epsilon) {
+  void Build(const KernelBuildContext& b, float epsilon) {
     const dnnl::engine& e = device_->engine;
-    const Layouts l = ChooseLayouts(x, epsilon, e);
-    dy_ = onednn::LayoutBridge(l.plain, l.chosen, e);
-    x_ = onednn::LayoutBridge(l.plain, l.chosen, e);
-    dx_ = onednn::LayoutBridge(l.plain, l.chosen, e);
+    const Layouts l = ChooseLayouts(b, 1, epsilon);
+    dy_ = onednn::LayoutBridge(StoredInput(b, 0, l), l.chosen, e);
+    x_ = onednn::LayoutBridge(StoredInput(b, 1, l), l.chosen, e);
+    dx_ = onednn::LayoutBridge(StoredOutput(b, 0, l), l.chosen, e);
     // oneDNN 2.6 refuses to execute the backward primitive without the shift
     // argument (use_shift is what makes it compute dbeta) though it never
     // reads it, and beta is not an input of this op: a [C] placeholder.
@@ -391,7 +410,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBatchNormGradKernel(const KernelBuil
   STRATA_ASSIGN_OR_RETURN(double epsilon, b.Attr<double>("epsilon"));
   auto k = std::make_unique<BatchNormGradKernel>(b.device);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (batch normalization backward)"),
-                                       [&] { k->Build(b.inputs[1], static_cast<float>(epsilon)); }));
+                                       [&] { k->Build(b, static_cast<float>(epsilon)); }));
   return std::unique_ptr<Kernel>(std::move(k));
 }
 
@@ -494,6 +513,7 @@ void RegisterBatchNormOps(OpRegistry& r) {
             .Attr("momentum", 0.1)
             .Shape(BatchNormShape)
             .Kernel(MakeBatchNormKernel)
+            .Layouts(LayoutSupport::kAny, /*plain=*/{1, 2, 3, 4})
             .ReferenceKernel(SimpleKernel(ReferenceBatchNorm))
             .Gradient(BatchNormGradient)
             // Training runs update running_mean and running_var in place.
@@ -509,6 +529,7 @@ void RegisterBatchNormOps(OpRegistry& r) {
             .RequiredAttr("epsilon")
             .Shape(BatchNormGradShape)
             .Kernel(MakeBatchNormGradKernel)
+            .Layouts(LayoutSupport::kAny, /*plain=*/{2, 3, 4})
             .ReferenceKernel(SimpleKernel(ReferenceBatchNormGrad))
             .NoGradient()
             .Doc("Backward of BatchNorm: inputs (dy, x, gamma, saved_mean, saved_var), outputs (dx, dgamma, "

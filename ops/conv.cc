@@ -195,17 +195,19 @@ Geometry MakeGeometry(const Shape& x, const Shape& w, const ConvAttrs& a) {
 
 // The forward primitive descriptor: the kernel of Conv2D, and the hint the
 // backward primitives need to pick matching implementations.
+// `x_desc` is format_tag::any, or the layout the plan stores x in.
 dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& x, const Shape& w, const Shape* b, const Shape& y,
                                                     const ConvAttrs& a, const dnnl::engine& engine,
-                                                    bool fused_relu = false) {
+                                                    bool fused_relu = false, const memory::desc* x_desc = nullptr) {
   const Geometry geo = MakeGeometry(x, w, a);
+  const memory::desc src = x_desc != nullptr ? *x_desc : Any(x);
   auto desc = b != nullptr
                   ? dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                                    Any(x), AnyWeights(w, a),
+                                                    src, AnyWeights(w, a),
                                                     onednn::PlainDesc({DType::kFloat32, *b}), Any(y), geo.strides,
                                                     geo.pad_l, geo.pad_r)
                   : dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                                    Any(x), AnyWeights(w, a), Any(y), geo.strides, geo.pad_l,
+                                                    src, AnyWeights(w, a), Any(y), geo.strides, geo.pad_l,
                                                     geo.pad_r);
   dnnl::primitive_attr attr = UserScratchpad();
   if (fused_relu) {
@@ -214,6 +216,27 @@ dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& x, const Shape&
     attr.set_post_ops(relu);
   }
   return dnnl::convolution_forward::primitive_desc(desc, attr, engine);
+}
+
+// The primitive descriptor oneDNN chooses freely (make(false): every data
+// layout format_tag::any), unless the same implementation also takes the
+// blocked inputs in the layouts the plan stores them in (make(true)), which
+// saves their reorders (nhwc from LRN into a convolution that would choose
+// nChw16c). A different implementation is never taken for it: it might be a
+// slow fallback.
+template <typename Pd, typename Make>
+Pd WithStoredLayouts(const KernelBuildContext& b, Make make) {
+  Pd free = make(false);
+  bool any_blocked = false;
+  for (int i = 0; i < static_cast<int>(b.inputs.size()); ++i) any_blocked |= onednn::InputIsBlocked(b, i);
+  if (!any_blocked) return free;
+  try {
+    Pd stored = make(true);
+    if (std::string(stored.impl_info_str()) == free.impl_info_str()) return stored;
+  } catch (const dnnl::error&) {
+    // No implementation for these layouts.
+  }
+  return free;
 }
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildContext& b) {
@@ -225,12 +248,15 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
   }
   auto k = std::make_unique<BridgedKernel>(b.device);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution forward)"), [&] {
-    auto pd = ForwardPd(b.inputs[0].shape, b.inputs[1].shape, has_bias ? &b.inputs[2].shape : nullptr,
-                        b.outputs[0].shape, a, b.device->engine, b.fused_activation == "relu");
-    k->AddInput(DNNL_ARG_SRC, 0, onednn::PlainDesc(b.inputs[0]), pd.src_desc());
+    auto pd = WithStoredLayouts<dnnl::convolution_forward::primitive_desc>(b, [&](bool stored) {
+      const memory::desc x = stored ? onednn::InputDesc(b, 0) : Any(b.inputs[0].shape);
+      return ForwardPd(b.inputs[0].shape, b.inputs[1].shape, has_bias ? &b.inputs[2].shape : nullptr,
+                       b.outputs[0].shape, a, b.device->engine, b.fused_activation == "relu", &x);
+    });
+    k->AddInput(DNNL_ARG_SRC, 0, onednn::InputDesc(b, 0), pd.src_desc());
     k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc());
     if (has_bias) k->AddInput(DNNL_ARG_BIAS, 2, onednn::PlainDesc(b.inputs[2]), pd.bias_desc());
-    k->AddOutput(DNNL_ARG_DST, 0, onednn::PlainDesc(b.outputs[0]), pd.dst_desc());
+    k->AddOutput(DNNL_ARG_DST, 0, onednn::OutputDesc(b, 0, pd.dst_desc()), pd.dst_desc());
     k->SetPrimitive(dnnl::convolution_forward(pd), pd.scratchpad_desc());
   }));
   return std::unique_ptr<Kernel>(std::move(k));
@@ -244,13 +270,16 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropInputKernel(const KernelBuil
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward data)"), [&] {
     auto hint = ForwardPd(dx, w, nullptr, dy, a, b.device->engine);
     const Geometry geo = MakeGeometry(dx, w, a);
-    dnnl::convolution_backward_data::primitive_desc pd(
-        dnnl::convolution_backward_data::desc(algorithm::convolution_direct, Any(dx), AnyWeights(w, a), Any(dy),
-                                              geo.strides, geo.pad_l, geo.pad_r),
-        UserScratchpad(), b.device->engine, hint);
-    k->AddInput(DNNL_ARG_DIFF_DST, 0, onednn::PlainDesc(b.inputs[0]), pd.diff_dst_desc());
+    auto pd = WithStoredLayouts<dnnl::convolution_backward_data::primitive_desc>(b, [&](bool stored) {
+      return dnnl::convolution_backward_data::primitive_desc(
+          dnnl::convolution_backward_data::desc(algorithm::convolution_direct, Any(dx), AnyWeights(w, a),
+                                                stored ? onednn::InputDesc(b, 0) : Any(dy), geo.strides,
+                                                geo.pad_l, geo.pad_r),
+          UserScratchpad(), b.device->engine, hint);
+    });
+    k->AddInput(DNNL_ARG_DIFF_DST, 0, onednn::InputDesc(b, 0), pd.diff_dst_desc());
     k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc());
-    k->AddOutput(DNNL_ARG_DIFF_SRC, 0, onednn::PlainDesc(b.outputs[0]), pd.diff_src_desc());
+    k->AddOutput(DNNL_ARG_DIFF_SRC, 0, onednn::OutputDesc(b, 0, pd.diff_src_desc()), pd.diff_src_desc());
     k->SetPrimitive(dnnl::convolution_backward_data(pd), pd.scratchpad_desc());
   }));
   return std::unique_ptr<Kernel>(std::move(k));
@@ -264,40 +293,105 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropFilterKernel(const KernelBui
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward weights)"), [&] {
     auto hint = ForwardPd(x, dw, nullptr, dy, a, b.device->engine);
     const Geometry geo = MakeGeometry(x, dw, a);
-    dnnl::convolution_backward_weights::primitive_desc pd(
-        dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, Any(x), AnyWeights(dw, a),
-                                                 Any(dy), geo.strides, geo.pad_l, geo.pad_r),
-        UserScratchpad(), b.device->engine, hint);
-    k->AddInput(DNNL_ARG_SRC, 0, onednn::PlainDesc(b.inputs[0]), pd.src_desc());
-    k->AddInput(DNNL_ARG_DIFF_DST, 1, onednn::PlainDesc(b.inputs[1]), pd.diff_dst_desc());
+    auto pd = WithStoredLayouts<dnnl::convolution_backward_weights::primitive_desc>(b, [&](bool stored) {
+      return dnnl::convolution_backward_weights::primitive_desc(
+          dnnl::convolution_backward_weights::desc(
+              algorithm::convolution_direct, stored ? onednn::InputDesc(b, 0) : Any(x), AnyWeights(dw, a),
+              stored ? onednn::InputDesc(b, 1) : Any(dy), geo.strides, geo.pad_l, geo.pad_r),
+          UserScratchpad(), b.device->engine, hint);
+    });
+    k->AddInput(DNNL_ARG_SRC, 0, onednn::InputDesc(b, 0), pd.src_desc());
+    k->AddInput(DNNL_ARG_DIFF_DST, 1, onednn::InputDesc(b, 1), pd.diff_dst_desc());
     k->AddOutput(DNNL_ARG_DIFF_WEIGHTS, 0, PlainWeights(b.outputs[0].shape, a), pd.diff_weights_desc());
     k->SetPrimitive(dnnl::convolution_backward_weights(pd), pd.scratchpad_desc());
   }));
   return std::unique_ptr<Kernel>(std::move(k));
 }
 
-// dy [N,K,H,W] summed over N, H and W. A loop rather than oneDNN: its
+// dy [N,K,H,W] summed over N, H and W. Loops rather than oneDNN: its
 // reduction primitive has only the slow reference implementation for this
-// pattern. Eight lanes let the compiler vectorise without reassociating.
-absl::Status BackpropBias(const Node&, KernelRunContext& ctx) {
-  const Shape& dy = ctx.inputs[0]->shape();
-  const int64_t n = dy[0], k = dy[1], hw = dy[2] * dy[3];
-  const float* g = In<float>(ctx, 0);
-  float* db = Out<float>(ctx, 0);
+// pattern. The sums are of values of both signs that largely cancel, so they
+// are kept in double lanes (which the compiler vectorises without
+// reassociating): the plain and blocked layouts then agree to double
+// rounding, not to float's.
+void SumPlainPlanes(const float* g, int64_t n, int64_t k, int64_t hw, float* db) {
   for (int64_t c = 0; c < k; ++c) {
-    double total = 0;
+    double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int64_t i = 0; i < n; ++i) {
       const float* plane = g + (i * k + c) * hw;
-      float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       int64_t j = 0;
       for (; j + 8 <= hw; j += 8)
         for (int l = 0; l < 8; ++l) lanes[l] += plane[j + l];
       for (; j < hw; ++j) lanes[0] += plane[j];
-      for (float v : lanes) total += v;
     }
+    double total = 0;
+    for (double v : lanes) total += v;
     db[c] = static_cast<float>(total);
   }
-  return absl::OkStatus();
+}
+
+// The same sum over dy in a channel-blocked layout (nChw16c, nChw8c: blocks
+// of `block` channels, each [N][H*W][block]), with K a multiple of `block`.
+void SumChannelBlocks(const float* g, int64_t n, int64_t k, int64_t hw, int64_t block, float* db) {
+  std::vector<double> lanes(block);
+  for (int64_t cb = 0; cb < k / block; ++cb) {
+    std::fill(lanes.begin(), lanes.end(), 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      const float* p = g + ((i * (k / block) + cb) * hw) * block;
+      for (int64_t j = 0; j < hw; ++j)
+        for (int64_t l = 0; l < block; ++l) lanes[l] += p[j * block + l];
+    }
+    for (int64_t l = 0; l < block; ++l) db[cb * block + l] = static_cast<float>(lanes[l]);
+  }
+}
+
+// The channel block of a nChwXc layout of these dims, or 0 for any other.
+int64_t ChannelBlock(const memory::desc& d) {
+  const memory::dims dims = d.dims();
+  for (auto [tag, block] : {std::pair{memory::format_tag::nChw16c, 16}, std::pair{memory::format_tag::nChw8c, 8}}) {
+    if (dims[1] % block == 0 && d == memory::desc(dims, memory::data_type::f32, tag)) return block;
+  }
+  return 0;
+}
+
+// dy stored plain, channel-blocked, or in any other layout (reordered to
+// plain through the shared scratch first).
+class BackpropBiasKernel : public Kernel {
+ public:
+  BackpropBiasKernel(DeviceContext* device, const memory::desc& stored, const Shape& dy)
+      : device_(device), block_(ChannelBlock(stored)), n_(dy[0]), k_(dy[1]), hw_(dy[2] * dy[3]) {
+    if (block_ == 0) {
+      to_plain_ = onednn::LayoutBridge(stored, onednn::PlainDesc({DType::kFloat32, dy}), device->engine);
+      to_plain_.Place(scratch_);
+    }
+  }
+
+  absl::Status Run(KernelRunContext& ctx) override {
+    float* db = Out<float>(ctx, 0);
+    if (block_ > 0) {
+      SumChannelBlocks(In<float>(ctx, 0), n_, k_, hw_, block_, db);
+      return absl::OkStatus();
+    }
+    to_plain_.Bind(device_->scratch.Get(scratch_.total()));
+    const float* g = static_cast<const float*>(to_plain_.In(*ctx.inputs[0], device_->stream).get_data_handle());
+    SumPlainPlanes(g, n_, k_, hw_, db);
+    return absl::OkStatus();
+  }
+
+ private:
+  DeviceContext* device_;
+  int64_t block_;
+  int64_t n_, k_, hw_;
+  onednn::LayoutBridge to_plain_;
+  onednn::ScratchLayout scratch_;
+};
+
+absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropBiasKernel(const KernelBuildContext& b) {
+  std::unique_ptr<Kernel> k;
+  STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (bias gradient)"), [&] {
+    k = std::make_unique<BackpropBiasKernel>(b.device, onednn::InputDesc(b, 0), b.inputs[0].shape);
+  }));
+  return k;
 }
 
 // ---------------------------------------------------------------------------
@@ -440,6 +534,7 @@ void RegisterConvOps(OpRegistry& r) {
             .Attr("floor_mode", false)
             .Shape(Conv2DShape)
             .Kernel(MakeForwardKernel)
+            .Layouts(LayoutSupport::kAny, /*plain=*/{1, 2})
             .ReferenceKernel(SimpleKernel(ReferenceForward))
             .Gradient(Conv2DGradient)
             .Doc("y = conv(x, w) + b: x [N,C,H,W], w [K,C/groups,F,G], optional b [K]; zero padding `pad` on "
@@ -462,6 +557,7 @@ void RegisterConvOps(OpRegistry& r) {
               return absl::OkStatus();
             })
             .Kernel(MakeBackpropInputKernel)
+            .Layouts(LayoutSupport::kAny, /*plain=*/{1})
             .ReferenceKernel(SimpleKernel(ReferenceBackpropInput))
             .NoGradient()
             .Doc("dL/dx of Conv2D from dy and w; the output has shape `input_shape`."));
@@ -480,6 +576,7 @@ void RegisterConvOps(OpRegistry& r) {
               return absl::OkStatus();
             })
             .Kernel(MakeBackpropFilterKernel)
+            .Layouts(LayoutSupport::kAny)
             .ReferenceKernel(SimpleKernel(ReferenceBackpropFilter))
             .NoGradient()
             .Doc("dL/dw of Conv2D from x and dy; the output has shape `filter_shape`."));
@@ -490,7 +587,8 @@ void RegisterConvOps(OpRegistry& r) {
               c.set_output(0, {c.input(0).dtype, Shape{c.input(0).shape[1]}});
               return absl::OkStatus();
             })
-            .Kernel(SimpleKernel(BackpropBias))
+            .Kernel(MakeBackpropBiasKernel)
+            .Layouts(LayoutSupport::kAny)
             .ReferenceKernel(SimpleKernel(ReferenceBackpropBias))
             .NoGradient()
             .Doc("dL/db of Conv2D: dy [N,K,H,W] summed over N, H and W to [K]."));

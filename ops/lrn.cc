@@ -129,8 +129,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
   memory::desc ws;
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (LRN forward)"), [&] {
     auto pd = ForwardPd(x, o, ChooseLayout(x, o, b.device->engine), b.device->engine);
-    k->AddInput(DNNL_ARG_SRC, 0, onednn::PlainDesc(b.inputs[0]), pd.src_desc());
-    k->AddOutput(DNNL_ARG_DST, 0, onednn::PlainDesc(b.outputs[0]), pd.dst_desc());
+    k->AddInput(DNNL_ARG_SRC, 0, onednn::InputDesc(b, 0), pd.src_desc());
+    k->AddOutput(DNNL_ARG_DST, 0, onednn::OutputDesc(b, 0, pd.dst_desc()), pd.dst_desc());
     ws = pd.workspace_desc();
     k->SetWorkspace(/*is_input=*/false, 1, ws);
     k->SetPrimitive(dnnl::lrn_forward(pd), pd.scratchpad_desc());
@@ -147,9 +147,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackwardKernel(const KernelBuildCont
   memory::desc ws;
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (LRN backward)"), [&] {
     auto pd = BackwardPd(x, o, ChooseLayout(x, o, b.device->engine), b.device->engine);
-    k->AddInput(DNNL_ARG_DIFF_DST, 0, onednn::PlainDesc(b.inputs[0]), pd.diff_dst_desc());
-    k->AddInput(DNNL_ARG_SRC, 1, onednn::PlainDesc(b.inputs[1]), pd.src_desc());
-    k->AddOutput(DNNL_ARG_DIFF_SRC, 0, onednn::PlainDesc(b.outputs[0]), pd.diff_src_desc());
+    k->AddInput(DNNL_ARG_DIFF_DST, 0, onednn::InputDesc(b, 0), pd.diff_dst_desc());
+    k->AddInput(DNNL_ARG_SRC, 1, onednn::InputDesc(b, 1), pd.src_desc());
+    k->AddOutput(DNNL_ARG_DIFF_SRC, 0, onednn::OutputDesc(b, 0, pd.diff_src_desc()), pd.diff_src_desc());
     ws = pd.workspace_desc();
     k->SetWorkspace(/*is_input=*/true, 2, ws);
     k->SetPrimitive(dnnl::lrn_backward(pd), pd.scratchpad_desc());
@@ -279,6 +279,7 @@ void RegisterLrnOps(OpRegistry& r) {
             .Outputs(2)
             .Shape(LrnShape)
             .Kernel(MakeForwardKernel)
+            .Layouts(LayoutSupport::kAny)
             .ReferenceKernel(SimpleKernel(ReferenceForward))
             .Gradient(LrnGradient)
             .Doc("Local response normalisation across channels of x [N,C,H,W]: y = x / (k + alpha/size * sum "
@@ -288,6 +289,7 @@ void RegisterLrnOps(OpRegistry& r) {
             .Inputs(3)
             .Shape(LrnGradShape)
             .Kernel(MakeBackwardKernel)
+            .Layouts(LayoutSupport::kAny, /*plain=*/{2})
             .ReferenceKernel(SimpleKernel(ReferenceBackward))
             .NoGradient()
             .Doc("dL/dx of LRN from dy, x and the forward node's workspace."));

@@ -342,6 +342,7 @@ void RegisterMathOps(OpRegistry& r) {
   r.Add(OpDef("Add")
             .Inputs(2)
             .Shape(BinaryShape)
+            .Layouts(LayoutSupport::kElementwise)
             .Kernel([](const KernelBuildContext& b) { return MakeBinaryKernel(b, algorithm::binary_add); })
             .ReferenceKernel(ReferenceBinary([](double a, double b) { return a + b; }))
             .Gradient([](GradientContext& c) -> absl::StatusOr<std::vector<Output>> {
@@ -352,6 +353,7 @@ void RegisterMathOps(OpRegistry& r) {
   r.Add(OpDef("Sub")
             .Inputs(2)
             .Shape(BinaryShape)
+            .Layouts(LayoutSupport::kElementwise)
             .Kernel([](const KernelBuildContext& b) { return MakeBinaryKernel(b, algorithm::binary_sub); })
             .ReferenceKernel(ReferenceBinary([](double a, double b) { return a - b; }))
             .Gradient([](GradientContext& c) -> absl::StatusOr<std::vector<Output>> {
@@ -363,6 +365,7 @@ void RegisterMathOps(OpRegistry& r) {
   r.Add(OpDef("Mul")
             .Inputs(2)
             .Shape(BinaryShape)
+            .Layouts(LayoutSupport::kElementwise)
             .Kernel([](const KernelBuildContext& b) { return MakeBinaryKernel(b, algorithm::binary_mul); })
             .ReferenceKernel(ReferenceBinary([](double a, double b) { return a * b; }))
             .Gradient([](GradientContext& c) -> absl::StatusOr<std::vector<Output>> {

@@ -333,6 +333,7 @@ void RegisterNnOps(OpRegistry& r) {
               .Inputs(1)
               .Shape(SameAsInput)
               .Kernel(EltwiseForwardKernel(k))
+              .Layouts(LayoutSupport::kElementwise)
               .ReferenceKernel(EltwiseForwardReference(k))
               .Gradient(EltwiseGradient(k))
               .Doc(absl::StrCat("Elementwise ", k.kind, ", any shape.")));
@@ -342,6 +343,7 @@ void RegisterNnOps(OpRegistry& r) {
             .RequiredAttr("kind")
             .Shape(EltwiseGradShape)
             .Kernel(EltwiseGradKernel)
+            .Layouts(LayoutSupport::kElementwise)
             .ReferenceKernel(SimpleKernel(ReferenceEltwiseGrad))
             .Doc("Backward of an activation: inputs (dy, x) for relu, (dy, y) for tanh and sigmoid."));
   r.Add(OpDef("Softmax")

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "graph/graph.h"
+#include "graph/status_macros.h"
 
 namespace strata::onednn {
 
@@ -81,14 +82,95 @@ size_t ScratchLayout::Add(size_t bytes) {
   return at;
 }
 
+memory::desc InputDesc(const KernelBuildContext& b, int i) {
+  if (InputIsBlocked(b, i)) return b.input_layouts[i]->desc;
+  return PlainDesc(b.inputs[i]);
+}
+
+bool InputIsBlocked(const KernelBuildContext& b, int i) {
+  return i < static_cast<int>(b.input_layouts.size()) && b.input_layouts[i] != nullptr;
+}
+
+memory::desc OutputDesc(const KernelBuildContext& b, int i, const memory::desc& working) {
+  const memory::desc plain = PlainDesc(b.outputs[i]);
+  const bool allowed = b.output_layouts != nullptr && i < static_cast<int>(b.output_may_be_blocked.size()) &&
+                       b.output_may_be_blocked[i];
+  if (!allowed || working == plain || working.dims() != plain.dims() ||
+      working.data_type() != plain.data_type() || working.get_size() != plain.get_size()) {
+    return plain;
+  }
+  (*b.output_layouts)[i] = std::make_shared<const TensorLayout>(TensorLayout{working});
+  return working;
+}
+
+namespace {
+
+// Runs an element-by-element kernel on inputs that share one layout: those
+// stored in another are reordered into copies the kernel owns.
+class CommonLayoutKernel : public Kernel {
+ public:
+  CommonLayoutKernel(DeviceContext* device, std::unique_ptr<Kernel> inner)
+      : device_(device), inner_(std::move(inner)) {}
+
+  void Convert(int index, const memory::desc& from, const memory::desc& to, const TensorSpec& spec) {
+    Conversion c{index, from, to, dnnl::reorder(dnnl::reorder::primitive_desc(device_->engine, from,
+                                                                              device_->engine, to)),
+                 Tensor(spec)};
+    conversions_.push_back(std::move(c));
+  }
+
+  absl::Status Run(KernelRunContext& ctx) override {
+    if (conversions_.empty()) return inner_->Run(ctx);
+    std::vector<Tensor*> stored = ctx.inputs;
+    for (Conversion& c : conversions_) {
+      memory from(c.from, device_->engine, ctx.inputs[c.index]->raw_data());
+      memory to(c.to, device_->engine, c.copy.raw_data());
+      reorders_executed.fetch_add(1, std::memory_order_relaxed);
+      c.reorder.execute(device_->stream, from, to);
+      ctx.inputs[c.index] = &c.copy;
+    }
+    absl::Status s = inner_->Run(ctx);
+    ctx.inputs = std::move(stored);
+    return s;
+  }
+
+ private:
+  struct Conversion {
+    int index;
+    memory::desc from, to;
+    dnnl::reorder reorder;
+    Tensor copy;
+  };
+  DeviceContext* device_;
+  std::unique_ptr<Kernel> inner_;
+  std::vector<Conversion> conversions_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Kernel>> InCommonLayout(const KernelBuildContext& b, std::unique_ptr<Kernel> inner) {
+  int first_blocked = 0;
+  while (first_blocked < static_cast<int>(b.inputs.size()) && !InputIsBlocked(b, first_blocked)) ++first_blocked;
+  if (first_blocked == static_cast<int>(b.inputs.size())) return inner;  // all plain already
+  const memory::desc common = OutputDesc(b, 0, InputDesc(b, first_blocked));
+  auto k = std::make_unique<CommonLayoutKernel>(b.device, std::move(inner));
+  STRATA_RETURN_IF_ERROR(Guard(absl::StrCat(b.node.Describe(), " (layout reorder)"), [&] {
+    for (int i = 0; i < static_cast<int>(b.inputs.size()); ++i) {
+      const memory::desc stored = InputDesc(b, i);
+      if (stored != common) k->Convert(i, stored, common, b.inputs[i]);
+    }
+  }));
+  return std::unique_ptr<Kernel>(std::move(k));
+}
+
 int64_t ReordersExecuted() { return reorders_executed.load(std::memory_order_relaxed); }
 
-LayoutBridge::LayoutBridge(const memory::desc& plain, const memory::desc& chosen, const dnnl::engine& engine)
-    : needs_reorder_(plain != chosen), plain_(plain), engine_(engine) {
+LayoutBridge::LayoutBridge(const memory::desc& stored, const memory::desc& chosen, const dnnl::engine& engine)
+    : needs_reorder_(stored != chosen), stored_(stored), engine_(engine) {
   if (!needs_reorder_) return;
   scratch_ = memory(chosen, engine, DNNL_MEMORY_NONE);
-  to_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, plain, engine, chosen));
-  to_plain_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, chosen, engine, plain));
+  to_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, stored, engine, chosen));
+  to_stored_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, chosen, engine, stored));
 }
 
 void LayoutBridge::Place(ScratchLayout& layout) {
@@ -100,7 +182,7 @@ void LayoutBridge::Bind(uint8_t* scratch_base) {
 }
 
 memory LayoutBridge::In(Tensor& t, dnnl::stream& stream) {
-  memory user(plain_, engine_, t.raw_data());
+  memory user(stored_, engine_, t.raw_data());
   if (!needs_reorder_) return user;
   reorders_executed.fetch_add(1, std::memory_order_relaxed);
   to_chosen_.execute(stream, user, scratch_);
@@ -108,15 +190,15 @@ memory LayoutBridge::In(Tensor& t, dnnl::stream& stream) {
 }
 
 memory LayoutBridge::Out(Tensor& t) {
-  if (!needs_reorder_) return memory(plain_, engine_, t.raw_data());
+  if (!needs_reorder_) return memory(stored_, engine_, t.raw_data());
   return scratch_;
 }
 
 void LayoutBridge::Finish(Tensor& t, dnnl::stream& stream) {
   if (!needs_reorder_) return;
-  memory user(plain_, engine_, t.raw_data());
+  memory user(stored_, engine_, t.raw_data());
   reorders_executed.fetch_add(1, std::memory_order_relaxed);
-  to_plain_.execute(stream, scratch_, user);
+  to_stored_.execute(stream, scratch_, user);
 }
 
 int64_t WorkspaceTensorBytes(const memory::desc& ws) { return std::max<int64_t>(1, ws.get_size()); }
@@ -141,12 +223,12 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakePrimitiveKernel(DeviceContext* devic
   return std::unique_ptr<Kernel>(new PrimitiveKernel(device, std::move(p), std::move(args)));
 }
 
-void BridgedKernel::AddInput(int arg, int index, const memory::desc& plain, const memory::desc& chosen) {
-  inputs_.push_back({arg, index, LayoutBridge(plain, chosen, device_->engine)});
+void BridgedKernel::AddInput(int arg, int index, const memory::desc& stored, const memory::desc& chosen) {
+  inputs_.push_back({arg, index, LayoutBridge(stored, chosen, device_->engine)});
 }
 
-void BridgedKernel::AddOutput(int arg, int index, const memory::desc& plain, const memory::desc& chosen) {
-  outputs_.push_back({arg, index, LayoutBridge(plain, chosen, device_->engine)});
+void BridgedKernel::AddOutput(int arg, int index, const memory::desc& stored, const memory::desc& chosen) {
+  outputs_.push_back({arg, index, LayoutBridge(stored, chosen, device_->engine)});
 }
 
 void BridgedKernel::SetWorkspace(bool is_input, int index, const memory::desc& ws) {

@@ -51,6 +51,13 @@ class ScratchLayout {
 
 }  // namespace onednn
 
+// A blocked layout a plan keeps a tensor in (graph/op_def.h): always of the
+// tensor's own dims, and never larger than the plain tensor, so that its
+// buffer, memory plan and element-by-element kernels are the same.
+struct TensorLayout {
+  dnnl::memory::desc desc;
+};
+
 // One engine and one stream per Session, and the scratch its kernels share.
 struct DeviceContext {
   DeviceContext() : engine(dnnl::engine::kind::cpu, 0), stream(engine) {}
@@ -87,18 +94,36 @@ memory::desc PlainDesc(const TensorSpec& spec);
 memory Wrap(Tensor& t, const dnnl::engine& engine);
 memory Wrap(Tensor& t, const memory::desc& desc, const dnnl::engine& engine);
 
+// The layout input i of the kernel is stored in: blocked where the plan's
+// layout pass left it so (KernelBuildContext::input_layouts), else plain.
+memory::desc InputDesc(const KernelBuildContext& b, int i);
+bool InputIsBlocked(const KernelBuildContext& b, int i);
+// The layout to store output i in, given the one the kernel's primitive
+// works in: that one where the plan allows a blocked output and it has the
+// tensor's dims and size (the kernel then reports it to the plan), plain
+// otherwise. Kernels bridge from what they work in to what this returns.
+memory::desc OutputDesc(const KernelBuildContext& b, int i, const memory::desc& working);
+
+// For ops of LayoutSupport::kElementwise: runs `inner` (a kernel that sees
+// every tensor as a flat vector) with all inputs in one layout, the first
+// blocked input's where the plan allows the output to be blocked, else
+// plain; inputs stored otherwise are reordered into copies first. The output
+// is stored in that layout.
+absl::StatusOr<std::unique_ptr<Kernel>> InCommonLayout(const KernelBuildContext& b, std::unique_ptr<Kernel> inner);
+
 // Layout reorders executed by LayoutBridges so far in this process (all
 // threads): the profiler reports them per op, because each one is a copy the
 // graph compiler should remove.
 int64_t ReordersExecuted();
 
-// Connects a tensor in plain layout to an argument whose layout the primitive
-// chose (format_tag::any). Build once; on each run it either hands the
-// primitive the tensor's own memory or reorders through a scratch buffer.
+// Connects a tensor stored in one layout (plain, or blocked by the plan) to
+// an argument whose layout the primitive chose (format_tag::any). Build
+// once; on each run it either hands the primitive the tensor's own memory or
+// reorders through a scratch buffer.
 class LayoutBridge {
  public:
   LayoutBridge() = default;
-  LayoutBridge(const memory::desc& plain, const memory::desc& chosen, const dnnl::engine& engine);
+  LayoutBridge(const memory::desc& stored, const memory::desc& chosen, const dnnl::engine& engine);
   bool needs_reorder() const { return needs_reorder_; }
   // The reorder's copy lives in the kernel's shared scratch: Place reserves
   // its region in the kernel's layout (at build), Bind points it into the
@@ -109,16 +134,16 @@ class LayoutBridge {
   memory In(Tensor& t, dnnl::stream& stream);
   // For primitive outputs: the memory the primitive writes...
   memory Out(Tensor& t);
-  // ...and, after execute, copies it back to `t` if needed.
+  // ...and, after execute, copies it into `t` if needed.
   void Finish(Tensor& t, dnnl::stream& stream);
 
  private:
   bool needs_reorder_ = false;
   size_t offset_ = 0;  // of the copy in the kernel's scratch
-  memory::desc plain_;
+  memory::desc stored_;
   dnnl::engine engine_;
   memory scratch_;
-  dnnl::reorder to_chosen_, to_plain_;  // built once, executed per run
+  dnnl::reorder to_chosen_, to_stored_;  // built once, executed per run
 };
 
 // The bytes of the uint8 tensor that carries a forward primitive's workspace
@@ -160,10 +185,10 @@ class BridgedKernel : public Kernel {
  public:
   explicit BridgedKernel(DeviceContext* device) : device_(device) {}
 
-  // Node input `index` feeds primitive argument `arg`.
-  void AddInput(int arg, int index, const memory::desc& plain, const memory::desc& chosen);
-  // Node output `index` receives primitive argument `arg`.
-  void AddOutput(int arg, int index, const memory::desc& plain, const memory::desc& chosen);
+  // Node input `index` (stored in `stored`) feeds primitive argument `arg`.
+  void AddInput(int arg, int index, const memory::desc& stored, const memory::desc& chosen);
+  // Node output `index` (stored in `stored`) receives primitive argument `arg`.
+  void AddOutput(int arg, int index, const memory::desc& stored, const memory::desc& chosen);
   // The workspace is node input (`is_input`) or output `index`; none if empty.
   void SetWorkspace(bool is_input, int index, const memory::desc& ws);
   // The scratchpad (the primitive's attr must ask for a user scratchpad)

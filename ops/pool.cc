@@ -1,7 +1,6 @@
 // Pooling. oneDNN kernels: pooling forward (max with a workspace for
-// training, average excluding padding) and pooling backward, on the plain
-// NCHW tensors (pooling keeps its source's layout, so there is nothing to
-// choose). ceil_mode is realised as extra bottom/right padding. Reference
+// training, average excluding padding) and pooling backward, in the layout
+// the plan stores the source in (pooling keeps its source's layout). ceil_mode is realised as extra bottom/right padding. Reference
 // kernels: float64 loops over each window clipped to the input.
 #include "ops/pool.h"
 
@@ -76,18 +75,15 @@ dnnl::primitive_attr UserScratchpad() {
   return attr;
 }
 
-dnnl::pooling_forward::primitive_desc ForwardPd(algorithm alg, const PoolGeometry& g, const dnnl::engine& engine) {
+// The forward primitive descriptor for a source stored in `src` (plain
+// when null): the destination takes the source's layout (format_tag::any).
+dnnl::pooling_forward::primitive_desc ForwardPd(algorithm alg, const PoolGeometry& g, const dnnl::engine& engine,
+                                                const memory::desc* src = nullptr) {
+  const memory::desc y_any(onednn::Dims(g.y), memory::data_type::f32, memory::format_tag::any);
   return dnnl::pooling_forward::primitive_desc(
-      dnnl::pooling_forward::desc(prop_kind::forward_training, alg, Plain(g.x), Plain(g.y), g.strides, g.kernel,
-                                  g.pad_l, g.pad_r),
+      dnnl::pooling_forward::desc(prop_kind::forward_training, alg, src != nullptr ? *src : Plain(g.x),
+                                  src != nullptr ? y_any : Plain(g.y), g.strides, g.kernel, g.pad_l, g.pad_r),
       UserScratchpad(), engine);
-}
-
-dnnl::pooling_backward::primitive_desc BackwardPd(algorithm alg, const PoolGeometry& g,
-                                                  const dnnl::engine& engine) {
-  return dnnl::pooling_backward::primitive_desc(
-      dnnl::pooling_backward::desc(alg, Plain(g.x), Plain(g.y), g.strides, g.kernel, g.pad_l, g.pad_r),
-      UserScratchpad(), engine, ForwardPd(alg, g, engine));
 }
 
 // The workspace the max pooling forward primitive writes, in bytes. Shape
@@ -110,38 +106,43 @@ absl::Status ExpectShape(const InferenceContext& c, absl::string_view what, cons
 }
 
 // ---------------------------------------------------------------------------
-// oneDNN kernels: every argument is a plain tensor of the node.
+// oneDNN kernels. They work in the layout the plan stores the source in
+// (the source's producer chose it), and fall back to plain NCHW where a
+// max pooling workspace in that layout would not have the size the shape
+// function gave the workspace tensor.
 
-class PoolKernel : public Kernel {
- public:
-  explicit PoolKernel(DeviceContext* device) : device_(device) {}
-
-  void AddInput(int arg, int index, const memory::desc& desc) { inputs_.push_back({arg, index, desc}); }
-  void AddOutput(int arg, int index, const memory::desc& desc) { outputs_.push_back({arg, index, desc}); }
-  void SetPrimitive(dnnl::primitive p, const memory::desc& scratchpad) {
-    primitive_ = std::move(p);
-    if (scratchpad.get_size() > 0) args_[DNNL_ARG_SCRATCHPAD] = memory(scratchpad, device_->engine);
+// The layout of `like` (nchw, nhwc, nChw8c or nChw16c) for other dims.
+memory::desc SameFormat(const memory::desc& like, const Shape& shape) {
+  for (memory::format_tag tag : {memory::format_tag::nchw, memory::format_tag::nhwc, memory::format_tag::nChw8c,
+                                 memory::format_tag::nChw16c}) {
+    if (like == memory::desc(like.dims(), memory::data_type::f32, tag)) {
+      return memory::desc(onednn::Dims(shape), memory::data_type::f32, tag);
+    }
   }
+  return Plain(shape);
+}
 
-  absl::Status Run(KernelRunContext& ctx) override {
-    for (const Arg& a : inputs_) args_[a.arg] = onednn::Wrap(*ctx.inputs[a.index], a.desc, device_->engine);
-    for (const Arg& a : outputs_) args_[a.arg] = onednn::Wrap(*ctx.outputs[a.index], a.desc, device_->engine);
-    primitive_.execute(device_->stream, args_);
-    return absl::OkStatus();
+// The layout average pooling's backward works in: dy's where dy is blocked;
+// for a plain dy (a global pooling's, from the classifier) the channel
+// blocking the convolutions and batch norms around it work in, where dx may
+// stay blocked; plain otherwise.
+memory::desc AverageGradientSource(const KernelBuildContext& b, const PoolGeometry& g) {
+  if (onednn::InputIsBlocked(b, 0)) return SameFormat(onednn::InputDesc(b, 0), g.x);
+  for (auto [tag, block] : {std::pair{memory::format_tag::nChw16c, 16}, std::pair{memory::format_tag::nChw8c, 8}}) {
+    const memory::desc blocked(onednn::Dims(g.x), memory::data_type::f32, tag);
+    if (g.x[1] % block == 0 && onednn::OutputDesc(b, 0, blocked) == blocked) return blocked;
   }
+  return Plain(g.x);
+}
 
- private:
-  struct Arg {
-    int arg;
-    int index;
-    memory::desc desc;
-  };
-  DeviceContext* device_;
-  std::vector<Arg> inputs_, outputs_;
-  dnnl::primitive primitive_;
-  std::unordered_map<int, memory> args_;
-};
-
+// The source layout the forward primitive and its backward hint use, given
+// how the plan stores the source: that, unless it changes the workspace.
+memory::desc WorkingSource(algorithm alg, const PoolGeometry& g, const memory::desc& stored,
+                           const TensorSpec& workspace, const dnnl::engine& engine) {
+  if (alg != algorithm::pooling_max) return stored;
+  const int64_t bytes = onednn::WorkspaceTensorBytes(ForwardPd(alg, g, engine, &stored).workspace_desc());
+  return bytes == workspace.shape.num_elements() ? stored : Plain(g.x);
+}
 
 // Rebuilds the geometry from shapes the shape function already accepted.
 absl::StatusOr<PoolGeometry> KernelGeometry(const KernelBuildContext& b, const Shape& x, const Shape& y) {
@@ -159,36 +160,51 @@ absl::StatusOr<PoolGeometry> KernelGeometry(const KernelBuildContext& b, const S
 KernelFactory ForwardKernel(algorithm alg) {
   return [alg](const KernelBuildContext& b) -> absl::StatusOr<std::unique_ptr<Kernel>> {
     STRATA_ASSIGN_OR_RETURN(PoolGeometry g, KernelGeometry(b, b.inputs[0].shape, b.outputs[0].shape));
-    auto k = std::make_unique<PoolKernel>(b.device);
+    auto k = std::make_unique<onednn::BridgedKernel>(b.device);
+    const bool max = alg == algorithm::pooling_max;
     memory::desc ws;
     STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (pooling forward)"), [&] {
-      auto pd = ForwardPd(alg, g, b.device->engine);
-      k->AddInput(DNNL_ARG_SRC, 0, pd.src_desc());
-      k->AddOutput(DNNL_ARG_DST, 0, pd.dst_desc());
+      const memory::desc stored = onednn::InputDesc(b, 0);
+      const memory::desc src =
+          max ? WorkingSource(alg, g, stored, b.outputs[1], b.device->engine) : stored;
+      auto pd = ForwardPd(alg, g, b.device->engine, &src);
+      k->AddInput(DNNL_ARG_SRC, 0, stored, pd.src_desc());
+      k->AddOutput(DNNL_ARG_DST, 0, onednn::OutputDesc(b, 0, pd.dst_desc()), pd.dst_desc());
       ws = pd.workspace_desc();
-      if (alg == algorithm::pooling_max) k->AddOutput(DNNL_ARG_WORKSPACE, 1, ws);
+      if (max) k->SetWorkspace(/*is_input=*/false, 1, ws);
       k->SetPrimitive(dnnl::pooling_forward(pd), pd.scratchpad_desc());
     }));
-    if (alg == algorithm::pooling_max) STRATA_RETURN_IF_ERROR(onednn::CheckWorkspace(b, b.outputs[1], ws));
+    if (max) STRATA_RETURN_IF_ERROR(onednn::CheckWorkspace(b, b.outputs[1], ws));
     return std::unique_ptr<Kernel>(std::move(k));
   };
 }
 
-// Inputs dy and, for max pooling, x and the workspace; output dx.
+// Inputs dy and, for max pooling, x and the workspace; output dx. The hint
+// is the forward primitive the forward kernel built: max pooling has x to
+// rebuild it from, average pooling takes dy's layout for it.
 KernelFactory BackwardKernel(algorithm alg) {
   return [alg](const KernelBuildContext& b) -> absl::StatusOr<std::unique_ptr<Kernel>> {
     STRATA_ASSIGN_OR_RETURN(PoolGeometry g, KernelGeometry(b, b.outputs[0].shape, b.inputs[0].shape));
-    auto k = std::make_unique<PoolKernel>(b.device);
+    auto k = std::make_unique<onednn::BridgedKernel>(b.device);
+    const bool max = alg == algorithm::pooling_max;
     memory::desc ws;
     STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (pooling backward)"), [&] {
-      auto pd = BackwardPd(alg, g, b.device->engine);
-      k->AddInput(DNNL_ARG_DIFF_DST, 0, pd.diff_dst_desc());
+      const memory::desc src =
+          max ? WorkingSource(alg, g, onednn::InputDesc(b, 1), b.inputs[2], b.device->engine)
+              : AverageGradientSource(b, g);
+      auto hint = ForwardPd(alg, g, b.device->engine, &src);
+      // dx in the source's layout: left to choose (format_tag::any), oneDNN
+      // 2.6 falls back to its reference implementation in acdB16b.
+      dnnl::pooling_backward::primitive_desc pd(
+          dnnl::pooling_backward::desc(alg, src, hint.dst_desc(), g.strides, g.kernel, g.pad_l, g.pad_r),
+          UserScratchpad(), b.device->engine, hint);
+      k->AddInput(DNNL_ARG_DIFF_DST, 0, onednn::InputDesc(b, 0), pd.diff_dst_desc());
       ws = pd.workspace_desc();
-      if (alg == algorithm::pooling_max) k->AddInput(DNNL_ARG_WORKSPACE, 2, ws);
-      k->AddOutput(DNNL_ARG_DIFF_SRC, 0, pd.diff_src_desc());
+      if (max) k->SetWorkspace(/*is_input=*/true, 2, ws);
+      k->AddOutput(DNNL_ARG_DIFF_SRC, 0, onednn::OutputDesc(b, 0, pd.diff_src_desc()), pd.diff_src_desc());
       k->SetPrimitive(dnnl::pooling_backward(pd), pd.scratchpad_desc());
     }));
-    if (alg == algorithm::pooling_max) STRATA_RETURN_IF_ERROR(onednn::CheckWorkspace(b, b.inputs[2], ws));
+    if (max) STRATA_RETURN_IF_ERROR(onednn::CheckWorkspace(b, b.inputs[2], ws));
     return std::unique_ptr<Kernel>(std::move(k));
   };
 }
@@ -370,6 +386,7 @@ void RegisterPoolOps(OpRegistry& r) {
             .Outputs(2)
             .Shape(MaxPoolShape)
             .Kernel(ForwardKernel(algorithm::pooling_max))
+            .Layouts(LayoutSupport::kAny)
             .ReferenceKernel(SimpleKernel(ReferenceMaxPool))
             .Gradient(MaxPoolGradient)
             .Doc("Max over size x size windows of x [N,C,H,W] every `stride`; output 1 is oneDNN's workspace "
@@ -378,6 +395,7 @@ void RegisterPoolOps(OpRegistry& r) {
             .Inputs(3)
             .Shape(MaxPoolGradShape)
             .Kernel(BackwardKernel(algorithm::pooling_max))
+            .Layouts(LayoutSupport::kAny, /*plain=*/{2})
             .ReferenceKernel(SimpleKernel(ReferenceMaxPoolGrad))
             .NoGradient()
             .Doc("dL/dx of MaxPool from dy, x and the forward node's workspace."));
@@ -385,6 +403,7 @@ void RegisterPoolOps(OpRegistry& r) {
             .Inputs(1)
             .Shape(AvgPoolShape)
             .Kernel(ForwardKernel(algorithm::pooling_avg_exclude_padding))
+            .Layouts(LayoutSupport::kAny)
             .ReferenceKernel(SimpleKernel(ReferenceAvgPool))
             .Gradient(AvgPoolGradient)
             .Doc("Mean over size x size windows of x [N,C,H,W] every `stride`, padding not counted."));
@@ -393,6 +412,7 @@ void RegisterPoolOps(OpRegistry& r) {
             .RequiredAttr("input_shape")
             .Shape(AvgPoolGradShape)
             .Kernel(BackwardKernel(algorithm::pooling_avg_exclude_padding))
+            .Layouts(LayoutSupport::kAny)
             .ReferenceKernel(SimpleKernel(ReferenceAvgPoolGrad))
             .NoGradient()
             .Doc("dL/dx of AvgPool from dy; the output has shape `input_shape`."));

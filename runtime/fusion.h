@@ -26,6 +26,9 @@ struct PassOptions {
   // Intermediate values share one arena where their lifetimes allow
   // (runtime/memory_plan.h); off, each has its own buffer.
   bool plan_memory = true;
+  // Values stay in the blocked layouts oneDNN prefers between ops that take
+  // them (runtime/layout.h); off, every value is plain between ops.
+  bool keep_layouts = true;
 };
 
 struct Fusions {

@@ -1,10 +1,12 @@
 #include "runtime/session.h"
 
+#include "runtime/layout.h"
 #include "runtime/memory_plan.h"
 
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <set>
 #include <deque>
 #include <unordered_map>
 #include <unordered_set>
@@ -28,6 +30,7 @@ class Plan {
   };
 
   std::vector<std::vector<Tensor>> values;  // [node id][output index]
+  std::vector<std::vector<LayoutRef>> layouts;  // of each value; null: plain
   std::unordered_map<const Node*, Tensor*> placeholders;
   std::vector<Step> steps;
   std::shared_ptr<uint8_t> arena;  // the intermediate values (runtime/memory_plan.h)
@@ -152,8 +155,13 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   const Fusions fusions =
       options_.reference_float64 ? Fusions{} : FindFusions(order, fetches, options_.passes);
 
+  const bool keep_layouts = !options_.reference_float64 && options_.passes.keep_layouts;
+  const std::set<std::pair<const Node*, int>> blockable =
+      keep_layouts ? BlockableValues(order, fetches, fusions) : std::set<std::pair<const Node*, int>>{};
+
   auto plan = std::make_unique<Plan>();
   plan->values.resize(graph_.num_nodes());
+  plan->layouts.resize(graph_.num_nodes());
   MemoryPlan memory;
   if (!options_.reference_float64 && options_.passes.plan_memory) {
     memory = PlanMemory(order, fetches, fusions);
@@ -166,10 +174,13 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   plan->memory.unshared_bytes = memory.unshared_bytes;
   for (const Node* n : order) {
     std::vector<Tensor>& outs = plan->values[n->id()];
+    std::vector<LayoutRef>& out_layouts = plan->layouts[n->id()];
+    out_layouts.resize(n->num_outputs());
     const OpDef& def = n->def();
     if (auto fused = fusions.fused_into.find(n); fused != fusions.fused_into.end()) {
       // Computed by the producer's kernel: share its buffer, run nothing.
       outs.push_back(plan->values[fused->second->id()][0]);
+      out_layouts[0] = plan->layouts[fused->second->id()][0];
       continue;
     }
     if (def.is_source) {
@@ -203,10 +214,16 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     }
     Plan::Step step{n, nullptr, {}};
     std::vector<TensorSpec> in_specs, out_specs;
+    std::vector<LayoutRef> in_layouts;
     for (const Output& in : n->inputs()) {
       Tensor* t = &plan->values[in.node->id()][in.index];
       step.ctx.inputs.push_back(t);
       in_specs.push_back(t->spec());
+      in_layouts.push_back(plan->layouts[in.node->id()][in.index]);
+      if (in_layouts.back() != nullptr && !TakesBlockedInput(*n, static_cast<int>(in_layouts.size()) - 1)) {
+        return absl::InternalError(absl::StrCat("the layout pass left input ", in_layouts.size() - 1, " of ",
+                                                n->Describe(), " blocked, which it must read plain"));
+      }
     }
     for (int i = 0; i < n->num_outputs(); ++i) {
       TensorSpec spec = n->output_spec(i);
@@ -234,7 +251,13 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     }
     KernelBuildContext build{*n, std::move(in_specs), std::move(out_specs), device_.get(), ""};
     if (auto f = fusions.activation_of.find(n); f != fusions.activation_of.end()) build.fused_activation = f->second;
+    build.input_layouts = std::move(in_layouts);
+    for (int k = 0; k < n->num_outputs(); ++k) build.output_may_be_blocked.push_back(blockable.count({n, k}) > 0);
+    build.output_layouts = &out_layouts;
     auto kernel = factory(build);
+    if (kernel.ok() && def.layouts == LayoutSupport::kElementwise && keep_layouts) {
+      kernel = onednn::InCommonLayout(build, std::move(kernel).value());
+    }
     if (!kernel.ok()) {
       return absl::Status(kernel.status().code(),
                           absl::StrCat("building the kernel of ", n->Describe(), ": ", kernel.status().message()));

@@ -1,8 +1,8 @@
 // runtime/fusion: which convolutions take their ReLU as a oneDNN post-op,
-// and that plans with every pass on (fusion, the shared memory arena)
-// compute the same training steps and inferences as plans with none, on the
-// zoo's models (within 1e-5 relative; in practice bit-identical, since the
-// primitives and their layouts are the same).
+// and that plans with every pass on (fusion, the shared memory arena, the
+// layout pass) compute the same training steps and inferences as plans with
+// none, on the zoo's models: losses and logits within 1e-5 of their scale,
+// parameters after two steps within 1e-4 (see MaxRelativeDifference).
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -66,17 +66,22 @@ TEST(FindFusions, OnlyConvolutionsAndOnlyWhenOn) {
   EXPECT_EQ(f.fused_into.count(again.node), 0u);
 }
 
+// The largest difference relative to the tensor's scale (its largest
+// magnitude): the passes may run other but equivalent oneDNN kernels (a
+// convolution on nChw16c instead of plain input, pooling's jit kernel
+// instead of its NCHW one), whose summation orders differ in the last bits;
+// after two SGD steps a momentum value near zero can then differ by 1e-4 of
+// itself while the tensor agrees to 1e-6 of its scale.
 double MaxRelativeDifference(const Tensor& a, const Tensor& b) {
-  double worst = 0;
+  double worst = 0, scale = 1e-6;
   auto x = a.flat<float>();
   auto y = b.flat<float>();
   for (size_t i = 0; i < x.size(); ++i) {
-    const double scale = std::max({1e-3, std::fabs(double{x[i]}), std::fabs(double{y[i]})});
-    worst = std::max(worst, std::fabs(double{x[i]} - double{y[i]}) / scale);
+    scale = std::max({scale, std::fabs(double{x[i]}), std::fabs(double{y[i]})});
+    worst = std::max(worst, std::fabs(double{x[i]} - double{y[i]}));
   }
-  return worst;
+  return worst / scale;
 }
-
 // Two SGD steps and an inference of `name` with and without fusion, from the
 // same initial weights on the same batch: losses, every variable afterwards
 // and the logits agree.
@@ -91,6 +96,7 @@ void ExpectFusionChangesNothing(const std::string& name, zoo::ModelConfig config
   runtime::SessionOptions unfused_options;  // every pass off
   unfused_options.passes.fuse_conv_relu = false;
   unfused_options.passes.plan_memory = false;
+  unfused_options.passes.keep_layouts = false;
   auto fused = runtime::Session::Create(g);
   auto unfused = runtime::Session::Create(g, unfused_options);
   ASSERT_TRUE(fused.ok() && unfused.ok());
@@ -116,7 +122,9 @@ void ExpectFusionChangesNothing(const std::string& name, zoo::ModelConfig config
     auto a = (*fused)->variables().Get(v->name());
     auto b = (*unfused)->variables().Get(v->name());
     ASSERT_TRUE(a.ok() && b.ok()) << v->name();
-    EXPECT_LE(MaxRelativeDifference(*a, *b), 1e-5) << v->name();
+    // Two steps compound the last-bit differences of equivalent kernels
+    // through up to 60 layers: measured up to 1.8e-5 of scale (GoogLeNet).
+    EXPECT_LE(MaxRelativeDifference(*a, *b), 1e-4) << v->name();
   }
   auto a = (*fused)->Run({{m->images, images}}, {m->logits});
   auto b = (*unfused)->Run({{m->images, images}}, {m->logits});

@@ -27,6 +27,7 @@ TEST(Profile, RecordsEveryStepOfEveryRun) {
   ASSERT_TRUE(g.status().ok()) << g.status();
   runtime::SessionOptions unfused;
   unfused.passes.fuse_conv_relu = false;  // two steps: the convolution, then the ReLU
+  unfused.passes.keep_layouts = false;     // and every value plain between them
   auto session = runtime::Session::Create(g, unfused);
   ASSERT_TRUE(session.ok()) << session.status();
   runtime::Profile profile;

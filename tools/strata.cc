@@ -112,6 +112,9 @@ ABSL_FLAG(bool, fuse, true,
 ABSL_FLAG(bool, plan_memory, true,
           "bench: intermediate values share one arena where their lifetimes allow (--noplan_memory: a buffer "
           "each).");
+ABSL_FLAG(bool, keep_layouts, true,
+          "bench: values stay in oneDNN's blocked layouts between ops that take them (--nokeep_layouts: "
+          "plain NCHW between every two ops).");
 ABSL_FLAG(std::string, profile, "",
           "bench: write a per-op trace of the timed steps to this file (Chrome trace JSON: chrome://tracing, "
           "Perfetto) and print the time per op type.");
@@ -184,7 +187,8 @@ Usage:
       for --image); `top-inputs` the --top_k test digits with the highest mean
       activation of channel --filter of --layer (the first --max_examples only).
   strata bench   --model=NAME [--mode=train|infer] [--batch=64] [--threads=T] [--iters=20]
-                 [--warmup=5] [--nofuse] [--noplan_memory] [--profile=trace.json] [model options]
+                 [--warmup=5] [--nofuse] [--noplan_memory] [--nokeep_layouts] [--profile=trace.json]
+                 [model options]
       Times a training step (SGD with momentum) or an inference on random data:
       median ms/step, images/s, peak resident memory and the memory plan's arena
       for the intermediate values; --profile adds the time
@@ -361,6 +365,7 @@ int RunBench() {
   o.threads = absl::GetFlag(FLAGS_threads);
   o.passes.fuse_conv_relu = absl::GetFlag(FLAGS_fuse);
   o.passes.plan_memory = absl::GetFlag(FLAGS_plan_memory);
+  o.passes.keep_layouts = absl::GetFlag(FLAGS_keep_layouts);
   const std::string trace = absl::GetFlag(FLAGS_profile);
   runtime::Profile profile;
   if (!trace.empty()) o.profile = &profile;
