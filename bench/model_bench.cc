@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
+#include <map>
 #include <random>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
+#include "ops/conv.h"
 #include "optim/sgd.h"
 #include "runtime/session.h"
 
@@ -26,6 +29,47 @@ int64_t ResidentBytes() {
   const int read = std::fscanf(f, "%lld %lld", &pages_total, &pages_resident);
   std::fclose(f);
   return read == 2 ? pages_resident * sysconf(_SC_PAGESIZE) : 0;
+}
+
+// Whether a plan fuses a ReLU into this Conv2D (runtime/fusion.h's rule: a
+// Relu is the only reader of its output, which is not fetched).
+bool HasFusedRelu(const Graph& g, const Node& conv, const Output& fetched, const runtime::PassOptions& passes) {
+  if (!passes.fuse_conv_relu || conv.op() != "Conv2D" || fetched.node == &conv) return false;
+  int readers = 0;
+  bool relu = false;
+  for (const auto& n : g.nodes()) {
+    for (const Output& in : n->inputs()) {
+      if (in.node != &conv || in.index != 0) continue;
+      ++readers;
+      relu = n->op() == "Relu";
+    }
+  }
+  return readers == 1 && relu;
+}
+
+// Profiles `iters` more runs and times each convolution pass they ran alone.
+absl::Status MeasureFloors(const Graph& g, const Output& fetched, const BenchOptions& o,
+                           const std::function<absl::Status(runtime::Profile*)>& run, BenchResult& result) {
+  runtime::Profile profile;
+  for (int i = 0; i < o.iters; ++i) STRATA_RETURN_IF_ERROR(run(&profile));
+  std::map<std::string, std::vector<double>> plan_ms;
+  std::vector<std::string> order;
+  for (const runtime::OpEvent& e : profile.events()) {
+    if (e.op.rfind("Conv2D", 0) != 0 || e.op == "Conv2DBackpropBias") continue;
+    if (plan_ms[e.node].empty()) order.push_back(e.node);
+    plan_ms[e.node].push_back(e.duration_us / 1e3);
+  }
+  for (const std::string& name : order) {
+    const Node* node = g.FindNode(name);
+    if (node == nullptr) return absl::InternalError(absl::StrCat("profiled node '", name, "' is not in the graph"));
+    std::vector<double>& ms = plan_ms[name];
+    std::sort(ms.begin(), ms.end());
+    STRATA_ASSIGN_OR_RETURN(double floor,
+                            ops::StandaloneConvolutionMs(*node, HasFusedRelu(g, *node, fetched, o.passes), o.iters));
+    result.convolutions.push_back({name, node->op(), ms[ms.size() / 2], floor});
+    result.floor_ms += floor;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -86,6 +130,9 @@ absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
       baseline + variables + result.arena_bytes + session->scratch_bytes() + x.num_bytes() + y.num_bytes();
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
+  if (o.floor) {
+    STRATA_RETURN_IF_ERROR(MeasureFloors(g, o.train ? model.loss : model.logits, o, run, result));
+  }
   result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
   return result;
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "runtime/fusion.h"
@@ -26,6 +27,17 @@ struct BenchOptions {
   runtime::PassOptions passes;  // the plan's fusions
   // Profile the timed steps (adds a stream wait per op) into this.
   runtime::Profile* profile = nullptr;
+  // Also time every convolution pass of the plan alone (its oneDNN
+  // primitive, ops::StandaloneConvolutionMs) against its time in the plan.
+  bool floor = false;
+};
+
+// One convolution pass (forward, backward data or weights) of a plan: its
+// median time in the plan (profiled, including any layout reorders its kernel
+// runs) and its primitive's alone.
+struct ConvolutionFloor {
+  std::string node, op;
+  double plan_ms = 0, floor_ms = 0;
 };
 
 struct BenchResult {
@@ -40,6 +52,10 @@ struct BenchResult {
   // plus the variables (weights, optimizer state), the arena, the shared
   // kernel scratch and the fed inputs.
   int64_t predicted_peak_bytes = 0;
+  // With BenchOptions::floor: each convolution pass, and their floors' sum
+  // (the time below which no framework runs this step's convolutions).
+  std::vector<ConvolutionFloor> convolutions;
+  double floor_ms = 0;
 };
 
 absl::StatusOr<BenchResult> BenchModel(const BenchOptions& options);

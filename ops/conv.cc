@@ -8,6 +8,7 @@
 #include "ops/conv.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <string>
 #include <unordered_map>
@@ -523,6 +524,75 @@ absl::StatusOr<std::vector<Output>> Conv2DGradient(GradientContext& c) {
 absl::StatusOr<int64_t> ConvOutputSize(int64_t input, int64_t filter, int64_t stride, int64_t pad,
                                        bool floor_mode) {
   return OutputSize(input, filter, stride, pad, floor_mode, "");
+}
+
+absl::StatusOr<double> StandaloneConvolutionMs(const Node& node, bool fused_relu, int iters) {
+  iters = std::max(1, iters);
+  DeviceContext device;
+  std::vector<TensorSpec> in, out;
+  for (const Output& i : node.inputs()) in.push_back(i.spec());
+  for (int k = 0; k < node.num_outputs(); ++k) out.push_back(node.output_spec(k));
+  const KernelBuildContext b{node, in, out, &device, fused_relu ? "relu" : ""};
+  STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
+  dnnl::primitive primitive;
+  std::unordered_map<int, memory> args;
+  auto bind = [&](int arg, const memory::desc& d) {
+    if (d.get_size() == 0) return;
+    memory m(d, device.engine);  // oneDNN allocates it
+    float* p = static_cast<float*>(m.get_data_handle());
+    std::fill(p, p + d.get_size() / sizeof(float), 0.01f);  // no denormals, no zeros to skip
+    args[arg] = m;
+  };
+  const std::string& op = node.op();
+  STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(node.Describe(), " (standalone primitive)"), [&] {
+    const Shape& first = in[0].shape;
+    if (op == "Conv2D") {
+      auto pd = ForwardPd(first, in[1].shape, in.size() == 3 ? &in[2].shape : nullptr, out[0].shape, a,
+                          device.engine, fused_relu);
+      bind(DNNL_ARG_SRC, pd.src_desc());
+      bind(DNNL_ARG_WEIGHTS, pd.weights_desc());
+      if (in.size() == 3) bind(DNNL_ARG_BIAS, pd.bias_desc());
+      bind(DNNL_ARG_DST, pd.dst_desc());
+      bind(DNNL_ARG_SCRATCHPAD, pd.scratchpad_desc());
+      primitive = dnnl::convolution_forward(pd);
+    } else if (op == "Conv2DBackpropInput") {
+      const Shape &dx = out[0].shape, &w = in[1].shape;
+      const Geometry geo = MakeGeometry(dx, w, a);
+      dnnl::convolution_backward_data::primitive_desc pd(
+          dnnl::convolution_backward_data::desc(algorithm::convolution_direct, Any(dx), AnyWeights(w, a),
+                                                Any(first), geo.strides, geo.pad_l, geo.pad_r),
+          UserScratchpad(), device.engine, ForwardPd(dx, w, nullptr, first, a, device.engine));
+      bind(DNNL_ARG_DIFF_DST, pd.diff_dst_desc());
+      bind(DNNL_ARG_WEIGHTS, pd.weights_desc());
+      bind(DNNL_ARG_DIFF_SRC, pd.diff_src_desc());
+      bind(DNNL_ARG_SCRATCHPAD, pd.scratchpad_desc());
+      primitive = dnnl::convolution_backward_data(pd);
+    } else if (op == "Conv2DBackpropFilter") {
+      const Shape &dy = in[1].shape, &dw = out[0].shape;
+      const Geometry geo = MakeGeometry(first, dw, a);
+      dnnl::convolution_backward_weights::primitive_desc pd(
+          dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, Any(first), AnyWeights(dw, a),
+                                                   Any(dy), geo.strides, geo.pad_l, geo.pad_r),
+          UserScratchpad(), device.engine, ForwardPd(first, dw, nullptr, dy, a, device.engine));
+      bind(DNNL_ARG_SRC, pd.src_desc());
+      bind(DNNL_ARG_DIFF_DST, pd.diff_dst_desc());
+      bind(DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc());
+      bind(DNNL_ARG_SCRATCHPAD, pd.scratchpad_desc());
+      primitive = dnnl::convolution_backward_weights(pd);
+    }
+  }));
+  if (!primitive) return absl::InvalidArgumentError(absl::StrCat(node.Describe(), " is not a convolution pass"));
+  std::vector<double> ms;
+  STRATA_RETURN_IF_ERROR(onednn::Guard(node.Describe(), [&] {
+    for (int i = 0; i < 2 + iters; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      primitive.execute(device.stream, args);
+      device.stream.wait();
+      if (i >= 2) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+  }));
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
 }
 
 void RegisterConvOps(OpRegistry& r) {

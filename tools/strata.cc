@@ -115,6 +115,9 @@ ABSL_FLAG(bool, plan_memory, true,
 ABSL_FLAG(bool, keep_layouts, true,
           "bench: values stay in oneDNN's blocked layouts between ops that take them (--nokeep_layouts: "
           "plain NCHW between every two ops).");
+ABSL_FLAG(bool, floor, false,
+          "bench: also time every convolution pass alone (its oneDNN primitive, the floor below which no "
+          "framework goes) and print it beside its time in the plan.");
 ABSL_FLAG(std::string, profile, "",
           "bench: write a per-op trace of the timed steps to this file (Chrome trace JSON: chrome://tracing, "
           "Perfetto) and print the time per op type.");
@@ -188,12 +191,14 @@ Usage:
       activation of channel --filter of --layer (the first --max_examples only).
   strata bench   --model=NAME [--mode=train|infer] [--batch=64] [--threads=T] [--iters=20]
                  [--warmup=5] [--nofuse] [--noplan_memory] [--nokeep_layouts] [--profile=trace.json]
-                 [model options]
+                 [--floor] [model options]
       Times a training step (SGD with momentum) or an inference on random data:
       median ms/step, images/s, peak resident memory and the memory plan's arena
       for the intermediate values; --profile adds the time
       and layout reorders per op type and writes a Chrome trace (chrome://tracing,
-      Perfetto).
+      Perfetto); --floor times each convolution pass's oneDNN primitive alone beside
+      its time in the plan. --nofuse, --noplan_memory, --nokeep_layouts switch the
+      plan's passes off.
   strata plot    --csv=DIR/metrics.csv [--out=metrics.svg]  (SVG: loss, learning rate, accuracy vs step)
   strata graph   --model=NAME [--out=model.dot|model.svg] [model options]
       Writes the model's forward graph as Graphviz DOT (op, output shape and
@@ -369,6 +374,7 @@ int RunBench() {
   const std::string trace = absl::GetFlag(FLAGS_profile);
   runtime::Profile profile;
   if (!trace.empty()) o.profile = &profile;
+  o.floor = absl::GetFlag(FLAGS_floor);
   auto r = bench::BenchModel(o);
   if (!r.ok()) return Fail(r.status());
   std::cout << absl::StrFormat(
@@ -384,6 +390,19 @@ int RunBench() {
     std::cout << profile.FormatTotals();
     if (absl::Status s = profile.WriteChromeTrace(UserPath(trace)); !s.ok()) return Fail(s);
     std::cout << "trace written to " << UserPath(trace) << "\n";
+  }
+  if (o.floor) {
+    double plan_total = 0;
+    std::cout << absl::StrFormat("%-44s %-22s %10s %10s %7s\n", "convolution pass", "op", "plan ms", "alone ms",
+                                 "ratio");
+    for (const bench::ConvolutionFloor& c : r->convolutions) {
+      plan_total += c.plan_ms;
+      std::cout << absl::StrFormat("%-44s %-22s %10.3f %10.3f %6.2fx\n", c.node, c.op, c.plan_ms, c.floor_ms,
+                                   c.plan_ms / c.floor_ms);
+    }
+    std::cout << absl::StrFormat(
+        "convolutions: %.1f ms in the plan, %.1f ms alone (%.2fx); the step is %.2fx its convolutions' floor\n",
+        plan_total, r->floor_ms, plan_total / r->floor_ms, r->ms_median / r->floor_ms);
   }
   return 0;
 }
