@@ -85,6 +85,10 @@ struct KernelRunContext {
   std::vector<Tensor*> inputs;   // ops that write_inputs may modify these
   std::vector<Tensor*> outputs;  // preallocated with the inferred specs
   const RunOptions* options = nullptr;
+  // Changes whenever a variable's value may have changed (VariableStore):
+  // what a kernel derived from a KernelBuildContext::input_is_constant input
+  // (a reordered copy of the weights) stays valid while it does not.
+  uint64_t variables_generation = 0;
 };
 
 class Kernel {
@@ -110,6 +114,9 @@ struct KernelBuildContext {
   std::vector<LayoutRef> input_layouts;
   std::vector<bool> output_may_be_blocked;
   std::vector<LayoutRef>* output_layouts = nullptr;
+  // Inputs whose values change only with KernelRunContext::variables_generation:
+  // constants, and variables in a plan that updates none (inference).
+  std::vector<bool> input_is_constant;
   template <typename T>
   absl::StatusOr<T> Attr(const std::string& name) const;
 };

@@ -240,6 +240,12 @@ Pd WithStoredLayouts(const KernelBuildContext& b, Make make) {
   return free;
 }
 
+// Weights that change only with the variables' generation are reordered
+// into the primitive's layout once per generation, not on every run.
+bool IsConstant(const KernelBuildContext& b, int i) {
+  return i < static_cast<int>(b.input_is_constant.size()) && b.input_is_constant[i];
+}
+
 absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
   const bool has_bias = b.inputs.size() == 3;
@@ -255,7 +261,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
                        b.outputs[0].shape, a, b.device->engine, b.fused_activation == "relu", &x);
     });
     k->AddInput(DNNL_ARG_SRC, 0, onednn::InputDesc(b, 0), pd.src_desc());
-    k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc());
+    k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc(), IsConstant(b, 1));
     if (has_bias) k->AddInput(DNNL_ARG_BIAS, 2, onednn::PlainDesc(b.inputs[2]), pd.bias_desc());
     k->AddOutput(DNNL_ARG_DST, 0, onednn::OutputDesc(b, 0, pd.dst_desc()), pd.dst_desc());
     k->SetPrimitive(dnnl::convolution_forward(pd), pd.scratchpad_desc());
@@ -279,7 +285,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropInputKernel(const KernelBuil
           UserScratchpad(), b.device->engine, hint);
     });
     k->AddInput(DNNL_ARG_DIFF_DST, 0, onednn::InputDesc(b, 0), pd.diff_dst_desc());
-    k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc());
+    k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc(), IsConstant(b, 1));
     k->AddOutput(DNNL_ARG_DIFF_SRC, 0, onednn::OutputDesc(b, 0, pd.diff_src_desc()), pd.diff_src_desc());
     k->SetPrimitive(dnnl::convolution_backward_data(pd), pd.scratchpad_desc());
   }));

@@ -130,8 +130,13 @@ class LayoutBridge {
   // scratch buffer (at every run, before In or Out).
   void Place(ScratchLayout& layout);
   void Bind(uint8_t* scratch_base);
+  // For an input that changes only with the variables' generation (weights
+  // in an inference plan): the reordered copy gets memory of its own (call
+  // before Place) and is reordered again only when the generation or the
+  // tensor's storage changes, not on every run.
+  void KeepCopy();
   // For primitive inputs: the memory to pass, reordered from `t` if needed.
-  memory In(Tensor& t, dnnl::stream& stream);
+  memory In(Tensor& t, dnnl::stream& stream, uint64_t variables_generation = 0);
   // For primitive outputs: the memory the primitive writes...
   memory Out(Tensor& t);
   // ...and, after execute, copies it into `t` if needed.
@@ -139,6 +144,10 @@ class LayoutBridge {
 
  private:
   bool needs_reorder_ = false;
+  bool keep_copy_ = false;
+  bool copy_valid_ = false;  // with keep_copy_: scratch_ holds `copied_from` at `copied_generation`
+  const void* copied_from_ = nullptr;
+  uint64_t copied_generation_ = 0;
   size_t offset_ = 0;  // of the copy in the kernel's scratch
   memory::desc stored_;
   dnnl::engine engine_;
@@ -185,8 +194,10 @@ class BridgedKernel : public Kernel {
  public:
   explicit BridgedKernel(DeviceContext* device) : device_(device) {}
 
-  // Node input `index` (stored in `stored`) feeds primitive argument `arg`.
-  void AddInput(int arg, int index, const memory::desc& stored, const memory::desc& chosen);
+  // Node input `index` (stored in `stored`) feeds primitive argument `arg`;
+  // `keep_copy`: see LayoutBridge::KeepCopy.
+  void AddInput(int arg, int index, const memory::desc& stored, const memory::desc& chosen,
+                bool keep_copy = false);
   // Node output `index` (stored in `stored`) receives primitive argument `arg`.
   void AddOutput(int arg, int index, const memory::desc& stored, const memory::desc& chosen);
   // The workspace is node input (`is_input`) or output `index`; none if empty.

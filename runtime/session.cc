@@ -35,6 +35,10 @@ class Plan {
   std::vector<Step> steps;
   std::shared_ptr<uint8_t> arena;  // the intermediate values (runtime/memory_plan.h)
   PlanMemoryStats memory;
+  // Whether a run may change variables: its optimizer updates always do,
+  // its batch norms in training runs (their running statistics).
+  bool updates_variables = false;
+  bool has_batch_norm = false;
 };
 
 namespace {
@@ -160,6 +164,10 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
       keep_layouts ? BlockableValues(order, fetches, fusions) : std::set<std::pair<const Node*, int>>{};
 
   auto plan = std::make_unique<Plan>();
+  for (const Node* n : order) {
+    if (!n->def().writes_inputs) continue;
+    (n->op() == "BatchNorm" ? plan->has_batch_norm : plan->updates_variables) = true;
+  }
   plan->values.resize(graph_.num_nodes());
   plan->layouts.resize(graph_.num_nodes());
   MemoryPlan memory;
@@ -254,6 +262,10 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     build.input_layouts = std::move(in_layouts);
     for (int k = 0; k < n->num_outputs(); ++k) build.output_may_be_blocked.push_back(blockable.count({n, k}) > 0);
     build.output_layouts = &out_layouts;
+    for (const Output& in : n->inputs()) {
+      const std::string& op = in.node->op();
+      build.input_is_constant.push_back(op == "Const" || (op == "Variable" && !plan->updates_variables));
+    }
     auto kernel = factory(build);
     if (kernel.ok() && def.layouts == LayoutSupport::kElementwise && keep_layouts) {
       kernel = onednn::InCommonLayout(build, std::move(kernel).value());
@@ -325,8 +337,10 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::
     }
   }
   if (profile != nullptr) profile->BeginRun();
+  const uint64_t generation = store_->generation();
   for (Plan::Step& step : plan->steps) {
     step.ctx.options = &options;
+    step.ctx.variables_generation = generation;
     absl::Status s;
     const auto start = profile != nullptr ? Profile::Clock::now() : Profile::Clock::time_point();
     const int64_t reorders = profile != nullptr ? onednn::ReordersExecuted() : 0;
@@ -341,10 +355,12 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::
                       onednn::ReordersExecuted() - reorders);
     }
     if (!s.ok()) {
+      if (plan->updates_variables || plan->has_batch_norm) store_->MarkWritten();  // some may have run
       return absl::Status(s.code(), absl::StrCat("running ", step.node->Describe(), ": ", s.message()));
     }
   }
   device_->stream.wait();
+  if (plan->updates_variables || (plan->has_batch_norm && options.training)) store_->MarkWritten();
   std::vector<Tensor> results;
   results.reserve(fetches.size());
   for (const Output& o : fetches) results.push_back(plan->values[o.node->id()][o.index].Clone());

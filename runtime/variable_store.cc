@@ -13,6 +13,7 @@ absl::StatusOr<Tensor> VariableStore::Get(absl::string_view name) const {
 }
 
 absl::Status VariableStore::Set(absl::string_view name, const Tensor& value) {
+  ++generation_;
   auto it = values_.find(std::string(name));
   if (it == values_.end()) {
     values_.emplace(std::string(name), value.Clone());

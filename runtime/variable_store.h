@@ -20,8 +20,17 @@ class VariableStore {
   absl::Status Set(absl::string_view name, const Tensor& value);
   const std::map<std::string, Tensor>& values() const { return values_; }
 
+  // Changes whenever a value may have changed: on Set, and when a session
+  // has run a plan that updates variables in place (MarkWritten). Kernels
+  // keep copies derived from variables (weights in a convolution's layout)
+  // while it stays the same. Write variables through Set: writes into the
+  // storage of a Tensor from Get are not seen.
+  uint64_t generation() const { return generation_; }
+  void MarkWritten() { ++generation_; }
+
  private:
   std::map<std::string, Tensor> values_;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace strata::runtime

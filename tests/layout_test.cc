@@ -3,6 +3,7 @@
 // classifier's reshape), never between two oneDNN ops.
 #include "runtime/layout.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -120,6 +121,58 @@ TEST(LayoutPass, ResNetTrainingStepReordersOnlyAtTheEdges) {
     if (e.op == "BatchNorm") plain_bn_reorders += e.reorders;
   }
   EXPECT_GT(plain_bn_reorders, 0) << "the comparison would prove nothing";
+}
+
+// An inference plan keeps its convolution weights reordered between runs;
+// a new value (VariableStore::Set, a checkpoint restore) or a training step
+// of another session on the same variables must be seen by the next run.
+TEST(LayoutPass, KeptWeightCopiesFollowEveryChangeOfTheVariables) {
+  zoo::ModelConfig config;
+  config.batch_size = 2;
+  Graph g;
+  auto m = zoo::BuildModel("cifar_resnet20", g, config);
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto step = optim::MinimizeWithSGD(g, m->loss, {0.1, 0.9, 0, false});
+  ASSERT_TRUE(step.ok()) << step.status();
+  auto trainer = runtime::Session::Create(g);
+  ASSERT_TRUE(trainer.ok());
+  ASSERT_TRUE((*trainer)->InitializeVariables(3).ok());
+  auto infer = runtime::Session::Create(g, {}, (*trainer)->shared_variables());
+  ASSERT_TRUE(infer.ok());
+  Tensor images(m->images.spec()), labels(m->labels.spec());
+  for (int64_t i = 0; i < images.num_elements(); ++i) images.flat<float>()[i] = static_cast<float>(i % 7) - 3;
+  auto logits = [&](runtime::Session& s) {
+    auto r = s.Run({{m->images, images}}, {m->logits});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? (*r)[0] : Tensor();
+  };
+  auto same = [](const Tensor& a, const Tensor& b) {
+    return std::equal(a.flat<float>().begin(), a.flat<float>().end(), b.flat<float>().begin());
+  };
+  const Tensor first = logits(**infer);
+  EXPECT_TRUE(same(first, logits(**infer))) << "a repeated inference must not change";
+
+  // A training step in the other session changes every weight.
+  RunOptions train;
+  train.training = true;
+  ASSERT_TRUE((*trainer)->Run({{m->images, images}, {m->labels, labels}}, {m->loss}, {*step}, train).ok());
+  const Tensor after_step = logits(**infer);
+  EXPECT_FALSE(same(first, after_step));
+  auto fresh = runtime::Session::Create(g, {}, (*trainer)->shared_variables());
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_TRUE(same(after_step, logits(**fresh))) << "stale weights after a training step";
+
+  // A new value through the store.
+  auto w = (*trainer)->variables().Get("conv1/weights");
+  ASSERT_TRUE(w.ok()) << w.status();
+  Tensor doubled = w->Clone();
+  for (float& v : doubled.flat<float>()) v *= 2;
+  ASSERT_TRUE((*trainer)->variables().Set("conv1/weights", doubled).ok());
+  const Tensor after_set = logits(**infer);
+  EXPECT_FALSE(same(after_step, after_set));
+  auto fresh2 = runtime::Session::Create(g, {}, (*trainer)->shared_variables());
+  ASSERT_TRUE(fresh2.ok());
+  EXPECT_TRUE(same(after_set, logits(**fresh2))) << "stale weights after VariableStore::Set";
 }
 
 }  // namespace
