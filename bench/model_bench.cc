@@ -31,24 +31,8 @@ int64_t ResidentBytes() {
   return read == 2 ? pages_resident * sysconf(_SC_PAGESIZE) : 0;
 }
 
-// Whether a plan fuses a ReLU into this Conv2D (runtime/fusion.h's rule: a
-// Relu is the only reader of its output, which is not fetched).
-bool HasFusedRelu(const Graph& g, const Node& conv, const Output& fetched, const runtime::PassOptions& passes) {
-  if (!passes.fuse_conv_relu || conv.op() != "Conv2D" || fetched.node == &conv) return false;
-  int readers = 0;
-  bool relu = false;
-  for (const auto& n : g.nodes()) {
-    for (const Output& in : n->inputs()) {
-      if (in.node != &conv || in.index != 0) continue;
-      ++readers;
-      relu = n->op() == "Relu";
-    }
-  }
-  return readers == 1 && relu;
-}
-
 // Profiles `iters` more runs and times each convolution pass they ran alone.
-absl::Status MeasureFloors(const Graph& g, const Output& fetched, const BenchOptions& o,
+absl::Status MeasureFloors(const Graph& g, const BenchOptions& o,
                            const std::function<absl::Status(runtime::Profile*)>& run, BenchResult& result) {
   runtime::Profile profile;
   for (int i = 0; i < o.iters; ++i) STRATA_RETURN_IF_ERROR(run(&profile));
@@ -65,7 +49,7 @@ absl::Status MeasureFloors(const Graph& g, const Output& fetched, const BenchOpt
     std::vector<double>& ms = plan_ms[name];
     std::sort(ms.begin(), ms.end());
     STRATA_ASSIGN_OR_RETURN(double floor,
-                            ops::StandaloneConvolutionMs(*node, HasFusedRelu(g, *node, fetched, o.passes), o.iters));
+                            ops::StandaloneConvolutionMs(*node, o.iters));
     result.convolutions.push_back({name, node->op(), ms[ms.size() / 2], floor});
     result.floor_ms += floor;
   }
@@ -131,7 +115,7 @@ absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   if (o.floor) {
-    STRATA_RETURN_IF_ERROR(MeasureFloors(g, o.train ? model.loss : model.logits, o, run, result));
+    STRATA_RETURN_IF_ERROR(MeasureFloors(g, o, run, result));
   }
   result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
   return result;

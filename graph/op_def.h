@@ -104,9 +104,17 @@ struct KernelBuildContext {
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
   DeviceContext* device;
-  // Set by the plan's fusion pass (runtime/fusion.h) for the ops that take
-  // one: an activation ("relu") the kernel applies to its output.
-  std::string fused_activation;
+  // Set by the plan's fusion pass (runtime/fusion.h) for a Conv2D: what its
+  // kernel applies to the output, in this order. The inputs of a folded
+  // batch norm (gamma, beta, running mean, running variance), then the
+  // residual, follow the node's own inputs here and in KernelRunContext.
+  struct Epilogue {
+    bool batch_norm = false;
+    double batch_norm_epsilon = 0;
+    bool residual = false;
+    bool relu = false;
+    bool any() const { return batch_norm || residual || relu; }
+  } epilogue;
   // Set by the layout pass for kernels of LayoutSupport::kAny: the layout
   // each input is stored in (empty or null entries: plain), which outputs
   // may be left in the layout the kernel's primitive prefers, and where the

@@ -199,7 +199,8 @@ Geometry MakeGeometry(const Shape& x, const Shape& w, const ConvAttrs& a) {
 // `x_desc` is format_tag::any, or the layout the plan stores x in.
 dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& x, const Shape& w, const Shape* b, const Shape& y,
                                                     const ConvAttrs& a, const dnnl::engine& engine,
-                                                    bool fused_relu = false, const memory::desc* x_desc = nullptr) {
+                                                    const dnnl::post_ops* post_ops = nullptr,
+                                                    const memory::desc* x_desc = nullptr) {
   const Geometry geo = MakeGeometry(x, w, a);
   const memory::desc src = x_desc != nullptr ? *x_desc : Any(x);
   auto desc = b != nullptr
@@ -211,11 +212,7 @@ dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& x, const Shape&
                                                     src, AnyWeights(w, a), Any(y), geo.strides, geo.pad_l,
                                                     geo.pad_r);
   dnnl::primitive_attr attr = UserScratchpad();
-  if (fused_relu) {
-    dnnl::post_ops relu;
-    relu.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
-    attr.set_post_ops(relu);
-  }
+  if (post_ops != nullptr) attr.set_post_ops(*post_ops);
   return dnnl::convolution_forward::primitive_desc(desc, attr, engine);
 }
 
@@ -246,23 +243,142 @@ bool IsConstant(const KernelBuildContext& b, int i) {
   return i < static_cast<int>(b.input_is_constant.size()) && b.input_is_constant[i];
 }
 
+// What a plan fused into a Conv2D (KernelBuildContext::epilogue):
+//   - a folded batch norm (inference) goes into the weights and bias:
+//     w'[k] = w[k] * s[k], b'[k] = b[k] * s[k] + t[k] with s = gamma /
+//     sqrt(var + eps) and t = beta - mean * s, recomputed whenever the
+//     variables change (oneDNN 2.6's jit kernels take per-channel post-ops
+//     but not a sum after them, which the residual needs);
+//   - the residual, as a binary addition post-op of the whole tensor where
+//     the convolution's implementation takes it, else as a sum post-op (the
+//     residual copied into the destination first, the convolution
+//     accumulating onto it);
+//   - ReLU, an eltwise post-op.
+enum class ResidualBy { kNone, kBinary, kSum };
+dnnl::post_ops EpiloguePostOps(const KernelBuildContext::Epilogue& e, ResidualBy residual_by,
+                               const memory::desc& residual) {
+  dnnl::post_ops ops;
+  if (residual_by == ResidualBy::kBinary) ops.append_binary(algorithm::binary_add, residual);
+  if (residual_by == ResidualBy::kSum) ops.append_sum(1.0f);
+  if (e.relu) ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+  return ops;
+}
+
+// A Conv2D's kernel: the primitive through its layout bridges; with a
+// folded batch norm, the folded weights and bias it keeps.
+class ConvForwardKernel : public BridgedKernel {
+ public:
+  // `bn_input`: of gamma (beta, running mean and variance follow), -1 for
+  // none; `bias_input`: -1 for none.
+  ConvForwardKernel(DeviceContext* device, const TensorSpec& w, int bias_input, int bn_input, double epsilon,
+                    bool constant)
+      : BridgedKernel(device),
+        bias_input_(bias_input),
+        bn_input_(bn_input),
+        epsilon_(epsilon),
+        constant_(constant),
+        folded_w_(bn_input >= 0 ? Tensor(w) : Tensor()),
+        folded_b_(w.shape[0]) {
+    if (bn_input_ < 0) return;
+    const memory::desc bias({w.shape[0]}, memory::data_type::f32, memory::format_tag::a);
+    BindFixed(DNNL_ARG_BIAS, memory(bias, device->engine, folded_b_.data()));
+  }
+
+  absl::Status Run(KernelRunContext& ctx) override {
+    if (bn_input_ < 0) return BridgedKernel::Run(ctx);
+    if (!constant_ || !folded_ || folded_generation_ != ctx.variables_generation) Fold(ctx);
+    Tensor* w = ctx.inputs[1];
+    ctx.inputs[1] = &folded_w_;
+    absl::Status s = BridgedKernel::Run(ctx);
+    ctx.inputs[1] = w;
+    return s;
+  }
+
+ private:
+  void Fold(const KernelRunContext& ctx) {
+    const float* gamma = ctx.inputs[bn_input_]->data<float>();
+    const float* beta = ctx.inputs[bn_input_ + 1]->data<float>();
+    const float* mean = ctx.inputs[bn_input_ + 2]->data<float>();
+    const float* var = ctx.inputs[bn_input_ + 3]->data<float>();
+    const float* w = ctx.inputs[1]->data<float>();
+    const float* b = bias_input_ >= 0 ? ctx.inputs[bias_input_]->data<float>() : nullptr;
+    float* folded = folded_w_.data<float>();
+    const int64_t channels = static_cast<int64_t>(folded_b_.size());
+    const int64_t per_channel = folded_w_.num_elements() / channels;
+    for (int64_t k = 0; k < channels; ++k) {
+      const double scale = gamma[k] / std::sqrt(static_cast<double>(var[k]) + epsilon_);
+      for (int64_t i = k * per_channel; i < (k + 1) * per_channel; ++i) folded[i] = static_cast<float>(w[i] * scale);
+      folded_b_[k] = static_cast<float>((b != nullptr ? b[k] : 0.0) * scale + beta[k] - mean[k] * scale);
+    }
+    folded_ = true;
+    folded_generation_ = ctx.variables_generation;
+  }
+
+  int bias_input_, bn_input_;
+  double epsilon_;
+  bool constant_;  // the weights and batch norm change only with the variables' generation
+  bool folded_ = false;
+  uint64_t folded_generation_ = 0;
+  Tensor folded_w_;
+  std::vector<float> folded_b_;
+};
+
 absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
-  const bool has_bias = b.inputs.size() == 3;
-  if (!b.fused_activation.empty() && b.fused_activation != "relu") {
-    return absl::InternalError(
-        absl::StrCat(b.node.Describe(), ": cannot fuse the activation '", b.fused_activation, "'"));
-  }
-  auto k = std::make_unique<BridgedKernel>(b.device);
+  const int own_inputs = static_cast<int>(b.node.inputs().size());
+  const bool has_bias = own_inputs == 3;
+  const KernelBuildContext::Epilogue& e = b.epilogue;
+  const int bn_input = e.batch_norm ? own_inputs : -1;
+  const int residual_input = e.residual ? own_inputs + (e.batch_norm ? 4 : 0) : -1;
+  bool constant = IsConstant(b, 1) && (!has_bias || IsConstant(b, 2));
+  for (int i = 0; e.batch_norm && i < 4; ++i) constant &= IsConstant(b, bn_input + i);
+  auto k = std::make_unique<ConvForwardKernel>(b.device, b.inputs[1], has_bias ? 2 : -1, bn_input,
+                                               e.batch_norm_epsilon, constant);
+  const Shape bias_shape{b.outputs[0].shape[1]};
+  const bool bias = has_bias || e.batch_norm;
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution forward)"), [&] {
-    auto pd = WithStoredLayouts<dnnl::convolution_forward::primitive_desc>(b, [&](bool stored) {
-      const memory::desc x = stored ? onednn::InputDesc(b, 0) : Any(b.inputs[0].shape);
-      return ForwardPd(b.inputs[0].shape, b.inputs[1].shape, has_bias ? &b.inputs[2].shape : nullptr,
-                       b.outputs[0].shape, a, b.device->engine, b.fused_activation == "relu", &x);
-    });
+    auto make = [&](ResidualBy residual_by, const memory::desc& residual) {
+      const dnnl::post_ops post_ops = EpiloguePostOps(e, residual_by, residual);
+      return WithStoredLayouts<dnnl::convolution_forward::primitive_desc>(b, [&](bool stored) {
+        const memory::desc x = stored ? onednn::InputDesc(b, 0) : Any(b.inputs[0].shape);
+        return ForwardPd(b.inputs[0].shape, b.inputs[1].shape, bias ? &bias_shape : nullptr, b.outputs[0].shape,
+                         a, b.device->engine, &post_ops, &x);
+      });
+    };
+    auto pd = make(e.residual ? ResidualBy::kSum : ResidualBy::kNone, memory::desc());
+    ResidualBy residual_by = e.residual ? ResidualBy::kSum : ResidualBy::kNone;
+    if (e.residual) {
+      // A binary addition reads the residual once; the sum post-op needs a
+      // copy first. Binary where the implementation stays the same.
+      try {
+        auto binary = make(ResidualBy::kBinary, pd.dst_desc());
+        if (std::string(binary.impl_info_str()) == pd.impl_info_str() && binary.dst_desc() == pd.dst_desc()) {
+          pd = binary;
+          residual_by = ResidualBy::kBinary;
+        }
+      } catch (const dnnl::error&) {
+        // No implementation with the binary post-op: the sum it is.
+      }
+    }
     k->AddInput(DNNL_ARG_SRC, 0, onednn::InputDesc(b, 0), pd.src_desc());
-    k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc(), IsConstant(b, 1));
-    if (has_bias) k->AddInput(DNNL_ARG_BIAS, 2, onednn::PlainDesc(b.inputs[2]), pd.bias_desc());
+    k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc(), constant);
+    if (has_bias && !e.batch_norm) k->AddInput(DNNL_ARG_BIAS, 2, onednn::PlainDesc(b.inputs[2]), pd.bias_desc());
+    if (residual_by == ResidualBy::kBinary) {
+      k->AddInput(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual_input,
+                  onednn::InputDesc(b, residual_input), pd.dst_desc());
+    }
+    if (residual_by == ResidualBy::kSum) {
+      const memory::desc stored = onednn::InputDesc(b, residual_input);
+      dnnl::reorder copy(dnnl::reorder::primitive_desc(b.device->engine, stored, b.device->engine, pd.dst_desc()));
+      const dnnl::engine engine = b.device->engine;
+      k->SetPreExecute([copy, stored, engine, residual_input](KernelRunContext& ctx,
+                                                               const std::unordered_map<int, memory>& args,
+                                                               dnnl::stream& stream) {
+        memory from(stored, engine, ctx.inputs[residual_input]->raw_data());
+        memory to = args.at(DNNL_ARG_DST);
+        copy.execute(stream, from, to);
+      });
+    }
     k->AddOutput(DNNL_ARG_DST, 0, onednn::OutputDesc(b, 0, pd.dst_desc()), pd.dst_desc());
     k->SetPrimitive(dnnl::convolution_forward(pd), pd.scratchpad_desc());
   }));
@@ -532,13 +648,13 @@ absl::StatusOr<int64_t> ConvOutputSize(int64_t input, int64_t filter, int64_t st
   return OutputSize(input, filter, stride, pad, floor_mode, "");
 }
 
-absl::StatusOr<double> StandaloneConvolutionMs(const Node& node, bool fused_relu, int iters) {
+absl::StatusOr<double> StandaloneConvolutionMs(const Node& node, int iters) {
   iters = std::max(1, iters);
   DeviceContext device;
   std::vector<TensorSpec> in, out;
   for (const Output& i : node.inputs()) in.push_back(i.spec());
   for (int k = 0; k < node.num_outputs(); ++k) out.push_back(node.output_spec(k));
-  const KernelBuildContext b{node, in, out, &device, fused_relu ? "relu" : ""};
+  const KernelBuildContext b{node, in, out, &device, {}};
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
   dnnl::primitive primitive;
   std::unordered_map<int, memory> args;
@@ -554,7 +670,7 @@ absl::StatusOr<double> StandaloneConvolutionMs(const Node& node, bool fused_relu
     const Shape& first = in[0].shape;
     if (op == "Conv2D") {
       auto pd = ForwardPd(first, in[1].shape, in.size() == 3 ? &in[2].shape : nullptr, out[0].shape, a,
-                          device.engine, fused_relu);
+                          device.engine);
       bind(DNNL_ARG_SRC, pd.src_desc());
       bind(DNNL_ARG_WEIGHTS, pd.weights_desc());
       if (in.size() == 3) bind(DNNL_ARG_BIAS, pd.bias_desc());

@@ -277,6 +277,7 @@ absl::Status BridgedKernel::Run(KernelRunContext& ctx) {
     Tensor& t = workspace_.is_input ? *ctx.inputs[workspace_.index] : *ctx.outputs[workspace_.index];
     args_[DNNL_ARG_WORKSPACE] = Wrap(t, workspace_.desc, device_->engine);
   }
+  if (pre_execute_) pre_execute_(ctx, args_, stream);
   primitive_.execute(stream, args_);
   for (Arg& a : outputs_) a.bridge.Finish(*ctx.outputs[a.index], stream);
   return absl::OkStatus();

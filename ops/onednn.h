@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -200,6 +201,13 @@ class BridgedKernel : public Kernel {
                 bool keep_copy = false);
   // Node output `index` (stored in `stored`) receives primitive argument `arg`.
   void AddOutput(int arg, int index, const memory::desc& stored, const memory::desc& chosen);
+  // An argument bound to the same memory on every run (the kernel owns it).
+  void BindFixed(int arg, const memory& m) { args_[arg] = m; }
+  // Runs just before the primitive, with its arguments bound (a sum
+  // post-op's operand is copied into the destination then).
+  using PreExecute =
+      std::function<void(KernelRunContext&, const std::unordered_map<int, memory>&, dnnl::stream&)>;
+  void SetPreExecute(PreExecute f) { pre_execute_ = std::move(f); }
   // The workspace is node input (`is_input`) or output `index`; none if empty.
   void SetWorkspace(bool is_input, int index, const memory::desc& ws);
   // The scratchpad (the primitive's attr must ask for a user scratchpad)
@@ -222,6 +230,7 @@ class BridgedKernel : public Kernel {
   std::vector<Arg> inputs_, outputs_;
   Workspace workspace_;
   dnnl::primitive primitive_;
+  PreExecute pre_execute_;
   memory scratchpad_;  // bound into the shared scratch at each run
   size_t scratchpad_offset_ = 0;
   ScratchLayout scratch_;

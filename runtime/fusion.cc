@@ -5,23 +5,61 @@
 
 namespace strata::runtime {
 
+using Value = std::pair<const Node*, int>;
+
 Fusions FindFusions(const std::vector<const Node*>& order, const std::vector<Output>& fetches,
-                    const PassOptions& options) {
+                    const PassOptions& options, bool training) {
   Fusions fusions;
   if (!options.fuse_conv_relu) return fusions;
-  // Readers of each (node, output) among the scheduled nodes, fetches included.
-  std::map<std::pair<const Node*, int>, int> readers;
+  std::map<const Node*, int64_t> step;
+  for (size_t i = 0; i < order.size(); ++i) step[order[i]] = static_cast<int64_t>(i);
+  // Readers of each value among the scheduled nodes, fetches counted too.
+  std::map<Value, std::vector<const Node*>> readers;
   for (const Node* n : order) {
-    for (const Output& in : n->inputs()) ++readers[{in.node, in.index}];
+    for (const Output& in : n->inputs()) readers[{in.node, in.index}].push_back(n);
   }
-  for (const Output& o : fetches) ++readers[{o.node, o.index}];
-  for (const Node* n : order) {
-    if (n->op() != "Relu" || n->inputs().size() != 1) continue;
-    const Output& in = n->inputs()[0];
-    if (in.node->op() != "Conv2D" || in.index != 0) continue;
-    if (readers[{in.node, 0}] != 1) continue;  // someone else needs the pre-activation values
-    fusions.activation_of[in.node] = "relu";
-    fusions.fused_into[n] = in.node;
+  for (const Output& o : fetches) readers[{o.node, o.index}].push_back(nullptr);
+  // The node that alone reads `v` (and nothing fetches it), else null.
+  auto sole_reader = [&](Value v) -> const Node* {
+    auto it = readers.find(v);
+    return it != readers.end() && it->second.size() == 1 ? it->second[0] : nullptr;
+  };
+  auto unread = [&](Value v) { return readers.find(v) == readers.end(); };
+
+  for (const Node* conv : order) {
+    if (conv->op() != "Conv2D") continue;
+    ConvEpilogue e;
+    Value at{conv, 0};
+    const Node* next = sole_reader(at);
+    if (!training && next != nullptr && next->op() == "BatchNorm" && next->inputs()[0].node == conv &&
+        next->inputs()[0].index == 0 &&
+        unread({next, 1}) && unread({next, 2})) {
+      e.batch_norm = next;
+      fusions.fused_into[next] = conv;
+      at = {next, 0};
+      next = sole_reader(at);
+    }
+    if (next != nullptr && next->op() == "Add" && next->inputs().size() == 2) {
+      const Output& a = next->inputs()[0];
+      const Output& b = next->inputs()[1];
+      const bool at_is_a = a.node == at.first && a.index == at.second;
+      const Output& other = at_is_a ? b : a;
+      // The other operand must exist when the convolution runs, and have the
+      // output's spec (no broadcast).
+      const bool computed_before = other.node->def().is_source || (step.count(other.node) && step[other.node] < step[conv]);
+      if (!(other.node == at.first && other.index == at.second) && computed_before &&
+          other.spec() == next->output_spec(0)) {
+        e.residual = other;
+        fusions.fused_into[next] = conv;
+        at = {next, 0};
+        next = sole_reader(at);
+      }
+    }
+    if (next != nullptr && next->op() == "Relu") {
+      e.relu = true;
+      fusions.fused_into[next] = conv;
+    }
+    if (e.batch_norm != nullptr || e.residual.valid() || e.relu) fusions.epilogue_of[conv] = e;
   }
   return fusions;
 }

@@ -1,13 +1,20 @@
-// Operator fusion decided when a plan is made: an activation that is the
-// only consumer of a convolution's output runs inside the convolution's
-// oneDNN primitive as a post-op (one pass over the output instead of two),
-// and the activation's node gets no kernel of its own: its output is the
-// convolution's buffer.
+// Operator fusion decided when a plan is made: what follows a convolution
+// runs inside its oneDNN primitive as post-ops, one pass over the output
+// instead of several, and the fused nodes get no kernel of their own: their
+// output is the convolution's buffer. The chain after a Conv2D, each link the
+// only reader of the value before it (which nobody fetches):
+//   - in inference plans, a BatchNorm: folded into a per-channel scale and
+//     shift (gamma / sqrt(var + eps), beta - mean * scale) computed from the
+//     running statistics on every run, so it follows the variables;
+//   - an Add of a value computed before the convolution runs (a ResNet
+//     shortcut): added to the output as it is written;
+//   - a Relu.
 //
-// Fusion never changes a result: the fused primitive applies the same
-// activation to the same values, and gradients of fused activations read
-// their output, which the fused buffer holds (ReLU's derivative is taken
-// from y > 0, equivalent to x > 0).
+// Fusion changes no formula: the fused primitive applies the same per-channel
+// affine map, addition and activation to the same values (in float, as the
+// separate kernels do; results agree to rounding), and gradients of fused
+// activations read their output, which the fused buffer holds (ReLU's
+// derivative is taken from y > 0, equivalent to x > 0).
 #ifndef STRATA_RUNTIME_FUSION_H_
 #define STRATA_RUNTIME_FUSION_H_
 
@@ -20,8 +27,11 @@
 namespace strata::runtime {
 
 // Switches for the plan's passes, on by default; off for debugging or to
-// measure what a pass gains (`strata bench --nofuse --noplan_memory`).
+// measure what a pass gains (`strata bench --nofuse --noplan_memory
+// --nokeep_layouts`).
 struct PassOptions {
+  // Batch norm (inference), residual additions and ReLUs into the
+  // convolutions before them.
   bool fuse_conv_relu = true;
   // Intermediate values share one arena where their lifetimes allow
   // (runtime/memory_plan.h); off, each has its own buffer.
@@ -31,18 +41,24 @@ struct PassOptions {
   bool keep_layouts = true;
 };
 
+// What runs inside one convolution after it, in this order.
+struct ConvEpilogue {
+  const Node* batch_norm = nullptr;  // folded, inference only
+  Output residual;                   // added; invalid: none
+  bool relu = false;
+};
+
 struct Fusions {
-  // Conv2D node -> the activation fused into it ("relu").
-  std::unordered_map<const Node*, std::string> activation_of;
-  // Activation node -> the node whose output it shares.
+  std::unordered_map<const Node*, ConvEpilogue> epilogue_of;  // Conv2D -> its epilogue
+  // A fused BatchNorm, Add or Relu -> the Conv2D whose output it shares.
   std::unordered_map<const Node*, const Node*> fused_into;
 };
 
 // The fusions possible in a schedule (the nodes a run executes, in order)
-// that must still produce `fetches`: a Relu whose input is output 0 of a
-// Conv2D that nothing else in the schedule reads and that is not fetched.
+// that must still produce `fetches`; `training`: whether its runs train
+// (batch norm then normalises with batch statistics and is not folded).
 Fusions FindFusions(const std::vector<const Node*>& order, const std::vector<Output>& fetches,
-                    const PassOptions& options);
+                    const PassOptions& options, bool training = true);
 
 }  // namespace strata::runtime
 

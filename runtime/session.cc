@@ -135,8 +135,10 @@ absl::Status Session::InitializeVariables(uint64_t seed) {
 }
 
 absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Output>& fetches,
-                                       const std::vector<Node*>& targets) {
-  std::string key = PlanKey(feeds, fetches, targets);
+                                       const std::vector<Node*>& targets, bool training) {
+  // Training and inference runs get plans of their own: inference plans fold
+  // batch norm into the convolutions before it.
+  std::string key = absl::StrCat(PlanKey(feeds, fetches, targets), training ? "|train" : "|infer");
   auto it = plans_.find(key);
   if (it != plans_.end()) return it->second.get();
 
@@ -157,7 +159,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   STRATA_ASSIGN_OR_RETURN(std::vector<const Node*> order, Schedule(graph_, fetches, targets));
 
   const Fusions fusions =
-      options_.reference_float64 ? Fusions{} : FindFusions(order, fetches, options_.passes);
+      options_.reference_float64 ? Fusions{} : FindFusions(order, fetches, options_.passes, training);
 
   const bool keep_layouts = !options_.reference_float64 && options_.passes.keep_layouts;
   const std::set<std::pair<const Node*, int>> blockable =
@@ -180,7 +182,12 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   }
   plan->memory.arena_bytes = memory.arena_bytes;
   plan->memory.unshared_bytes = memory.unshared_bytes;
-  for (const Node* n : order) {
+  // Sources first: a kernel may read values its node does not (a folded
+  // batch norm's parameters), scheduled after it.
+  std::vector<const Node*> build_order = order;
+  std::stable_partition(build_order.begin(), build_order.end(),
+                        [](const Node* n) { return n->def().is_source; });
+  for (const Node* n : build_order) {
     std::vector<Tensor>& outs = plan->values[n->id()];
     std::vector<LayoutRef>& out_layouts = plan->layouts[n->id()];
     out_layouts.resize(n->num_outputs());
@@ -223,14 +230,31 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     Plan::Step step{n, nullptr, {}};
     std::vector<TensorSpec> in_specs, out_specs;
     std::vector<LayoutRef> in_layouts;
-    for (const Output& in : n->inputs()) {
+    // The node's inputs, then those of what is fused into it (its epilogue).
+    std::vector<Output> inputs = n->inputs();
+    KernelBuildContext::Epilogue epilogue;
+    if (auto f = fusions.epilogue_of.find(n); f != fusions.epilogue_of.end()) {
+      const ConvEpilogue& e = f->second;
+      if (e.batch_norm != nullptr) {
+        epilogue.batch_norm = true;
+        STRATA_ASSIGN_OR_RETURN(epilogue.batch_norm_epsilon, e.batch_norm->Attr<double>("epsilon"));
+        for (int i = 1; i <= 4; ++i) inputs.push_back(e.batch_norm->inputs()[i]);
+      }
+      if (e.residual.valid()) {
+        epilogue.residual = true;
+        inputs.push_back(e.residual);
+      }
+      epilogue.relu = e.relu;
+    }
+    for (const Output& in : inputs) {
       Tensor* t = &plan->values[in.node->id()][in.index];
       step.ctx.inputs.push_back(t);
       in_specs.push_back(t->spec());
       in_layouts.push_back(plan->layouts[in.node->id()][in.index]);
-      if (in_layouts.back() != nullptr && !TakesBlockedInput(*n, static_cast<int>(in_layouts.size()) - 1)) {
-        return absl::InternalError(absl::StrCat("the layout pass left input ", in_layouts.size() - 1, " of ",
-                                                n->Describe(), " blocked, which it must read plain"));
+      const int i = static_cast<int>(in_layouts.size()) - 1;
+      if (in_layouts.back() != nullptr && i < static_cast<int>(n->inputs().size()) && !TakesBlockedInput(*n, i)) {
+        return absl::InternalError(absl::StrCat("the layout pass left input ", i, " of ", n->Describe(),
+                                                " blocked, which it must read plain"));
       }
     }
     for (int i = 0; i < n->num_outputs(); ++i) {
@@ -257,12 +281,11 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
                                                    options_.reference_float64 ? "float64 reference " : "",
                                                    "kernel"));
     }
-    KernelBuildContext build{*n, std::move(in_specs), std::move(out_specs), device_.get(), ""};
-    if (auto f = fusions.activation_of.find(n); f != fusions.activation_of.end()) build.fused_activation = f->second;
+    KernelBuildContext build{*n, std::move(in_specs), std::move(out_specs), device_.get(), epilogue};
     build.input_layouts = std::move(in_layouts);
     for (int k = 0; k < n->num_outputs(); ++k) build.output_may_be_blocked.push_back(blockable.count({n, k}) > 0);
     build.output_layouts = &out_layouts;
-    for (const Output& in : n->inputs()) {
+    for (const Output& in : inputs) {
       const std::string& op = in.node->op();
       build.input_is_constant.push_back(op == "Const" || (op == "Variable" && !plan->updates_variables));
     }
@@ -295,7 +318,7 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::
                                                  Profile* profile) {
   absl::StatusOr<Plan*> planned;
   try {
-    planned = GetPlan(feeds, fetches, targets);
+    planned = GetPlan(feeds, fetches, targets, options.training);
   } catch (const std::bad_alloc&) {
     // A tensor of the plan (an output buffer, a cast) did not fit in memory:
     // name the graph's largest output, the likeliest culprit.

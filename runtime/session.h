@@ -72,7 +72,7 @@ class Session {
  private:
   Session(const Graph& graph, SessionOptions options, std::shared_ptr<VariableStore> store);
   absl::StatusOr<Plan*> GetPlan(const Feeds& feeds, const std::vector<Output>& fetches,
-                                const std::vector<Node*>& targets);
+                                const std::vector<Node*>& targets, bool training);
 
   const Graph& graph_;
   SessionOptions options_;

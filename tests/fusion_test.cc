@@ -10,7 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include "ops/batch_norm.h"
 #include "ops/conv.h"
+#include "ops/math.h"
 #include "ops/nn.h"
 #include "ops/state.h"
 #include "optim/sgd.h"
@@ -42,7 +44,7 @@ TEST(FindFusions, ReluThatAloneReadsAConvolutionIsFused) {
   const runtime::Fusions f = runtime::FindFusions(m.Order(), {m.relu}, {});
   ASSERT_EQ(f.fused_into.size(), 1u);
   EXPECT_EQ(f.fused_into.at(m.relu.node), m.conv.node);
-  EXPECT_EQ(f.activation_of.at(m.conv.node), "relu");
+  EXPECT_TRUE(f.epilogue_of.at(m.conv.node).relu);
 }
 
 TEST(FindFusions, NotWhenThePreActivationIsNeeded) {
@@ -64,6 +66,68 @@ TEST(FindFusions, OnlyConvolutionsAndOnlyWhenOn) {
   Output again = ops::Relu(m.g, m.relu, "relu_of_relu");
   const runtime::Fusions f = runtime::FindFusions(m.Order({again}), {again}, {});
   EXPECT_EQ(f.fused_into.count(again.node), 0u);
+}
+
+// conv -> batch norm -> add(shortcut) -> relu, the ResNet block's tail.
+struct ConvBnAddRelu {
+  Graph g;
+  Output x, shortcut, conv, bn, add, relu;
+  ConvBnAddRelu() {
+    x = ops::Placeholder(g, "x", Shape({2, 4, 8, 8}));
+    shortcut = ops::Relu(g, x, "shortcut");
+    Output w = ops::Const(g, Tensor(DType::kFloat32, Shape({4, 4, 3, 3})), "w");
+    conv = ops::Conv2D(g, x, w, Output{}, {1, 1}, "conv");
+    auto channel = [&](const char* name) { return ops::Const(g, Tensor(DType::kFloat32, Shape({4})), name); };
+    bn = ops::BatchNorm(g, conv, channel("gamma"), channel("beta"), channel("mean"), channel("var"), {}, "bn");
+    add = ops::Add(g, bn, shortcut, "add");
+    relu = ops::Relu(g, add, "relu");
+  }
+  std::vector<const Node*> Order() const {
+    std::vector<const Node*> order;
+    for (const auto& n : g.nodes()) order.push_back(n.get());
+    return order;
+  }
+};
+
+TEST(FindFusions, InferenceFoldsBatchNormAndTakesTheResidualAndRelu) {
+  ConvBnAddRelu m;
+  ASSERT_TRUE(m.g.status().ok()) << m.g.status();
+  const runtime::Fusions f = runtime::FindFusions(m.Order(), {m.relu}, {}, /*training=*/false);
+  const runtime::ConvEpilogue& e = f.epilogue_of.at(m.conv.node);
+  EXPECT_EQ(e.batch_norm, m.bn.node);
+  EXPECT_EQ(e.residual.node, m.shortcut.node);
+  EXPECT_TRUE(e.relu);
+  EXPECT_EQ(f.fused_into.at(m.bn.node), m.conv.node);
+  EXPECT_EQ(f.fused_into.at(m.add.node), m.conv.node);
+  EXPECT_EQ(f.fused_into.at(m.relu.node), m.conv.node);
+}
+
+TEST(FindFusions, TrainingKeepsBatchNormAndStopsTheChainThere) {
+  ConvBnAddRelu m;
+  const runtime::Fusions f = runtime::FindFusions(m.Order(), {m.relu}, {}, /*training=*/true);
+  EXPECT_TRUE(f.epilogue_of.empty()) << "batch statistics cannot be folded";
+  EXPECT_TRUE(f.fused_into.empty());
+}
+
+TEST(FindFusions, BatchNormWhoseStatisticsAreReadIsNotFolded) {
+  ConvBnAddRelu m;
+  const runtime::Fusions f =
+      runtime::FindFusions(m.Order(), {m.relu, Output{m.bn.node, 1}}, {}, /*training=*/false);
+  EXPECT_TRUE(f.epilogue_of.empty());
+}
+
+TEST(FindFusions, ResidualComputedAfterTheConvolutionIsNotTaken) {
+  ConvBnAddRelu m;
+  std::vector<const Node*> order = m.Order();
+  // Run the shortcut's ReLU after the convolution.
+  order.erase(std::find(order.begin(), order.end(), m.shortcut.node));
+  order.insert(std::find(order.begin(), order.end(), m.conv.node) + 1, m.shortcut.node);
+  const runtime::Fusions f = runtime::FindFusions(order, {m.relu}, {}, /*training=*/false);
+  const runtime::ConvEpilogue& e = f.epilogue_of.at(m.conv.node);
+  EXPECT_EQ(e.batch_norm, m.bn.node);
+  EXPECT_FALSE(e.residual.valid());
+  EXPECT_FALSE(e.relu) << "the ReLU follows the unfused add";
+  EXPECT_EQ(f.fused_into.count(m.add.node), 0u);
 }
 
 // The largest difference relative to the tensor's scale (its largest
