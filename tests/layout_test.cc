@@ -71,19 +71,35 @@ TEST(LayoutPass, ConvolutionWeightsAndScalarOperandsStayPlain) {
   EXPECT_FALSE(blockable.count({c2.node, 0})) << "Mul by a scalar is not elementwise over equal shapes";
 }
 
+// CIFAR ResNet-20 with an SGD step, at `batch`.
+struct ResNet20 {
+  Graph g;
+  zoo::Model m;
+  Node* step = nullptr;
+  explicit ResNet20(int64_t batch) {
+    zoo::ModelConfig config;
+    config.batch_size = batch;
+    auto model = zoo::BuildModel("cifar_resnet20", g, config);
+    EXPECT_TRUE(model.ok()) << model.status();
+    if (!model.ok()) return;
+    m = *model;
+    auto sgd = optim::MinimizeWithSGD(g, m.loss, {0.1, 0.9, 0, false});
+    EXPECT_TRUE(sgd.ok()) << sgd.status();
+    if (sgd.ok()) step = *sgd;
+  }
+};
+
 // A CIFAR ResNet-20 training step (convolutions, batch norm, ReLU, residual
 // adds, pooling, SGD): batch norm, ReLU, the adds and their gradients run
 // without a single reorder, and each convolution pass converts only its
 // plain weights (or weight gradient); the first convolution's input comes in
 // plain and the pooled features leave plain for the classifier.
 TEST(LayoutPass, ResNetTrainingStepReordersOnlyAtTheEdges) {
-  zoo::ModelConfig config;
-  config.batch_size = 8;
-  Graph g;
-  auto m = zoo::BuildModel("cifar_resnet20", g, config);
-  ASSERT_TRUE(m.ok()) << m.status();
-  auto step = optim::MinimizeWithSGD(g, m->loss, {0.01, 0.9, 5e-4, false});
-  ASSERT_TRUE(step.ok()) << step.status();
+  ResNet20 net(8);
+  ASSERT_NE(net.step, nullptr);
+  Graph& g = net.g;
+  zoo::Model* m = &net.m;
+  Node** step = &net.step;
   auto session = runtime::Session::Create(g);
   ASSERT_TRUE(session.ok()) << session.status();
   ASSERT_TRUE((*session)->InitializeVariables(1).ok());
@@ -127,13 +143,11 @@ TEST(LayoutPass, ResNetTrainingStepReordersOnlyAtTheEdges) {
 // a new value (VariableStore::Set, a checkpoint restore) or a training step
 // of another session on the same variables must be seen by the next run.
 TEST(LayoutPass, KeptWeightCopiesFollowEveryChangeOfTheVariables) {
-  zoo::ModelConfig config;
-  config.batch_size = 2;
-  Graph g;
-  auto m = zoo::BuildModel("cifar_resnet20", g, config);
-  ASSERT_TRUE(m.ok()) << m.status();
-  auto step = optim::MinimizeWithSGD(g, m->loss, {0.1, 0.9, 0, false});
-  ASSERT_TRUE(step.ok()) << step.status();
+  ResNet20 net(2);
+  ASSERT_NE(net.step, nullptr);
+  Graph& g = net.g;
+  zoo::Model* m = &net.m;
+  Node** step = &net.step;
   auto trainer = runtime::Session::Create(g);
   ASSERT_TRUE(trainer.ok());
   ASSERT_TRUE((*trainer)->InitializeVariables(3).ok());
