@@ -1,6 +1,7 @@
-// Runs graphs: compiles a plan per (fetches, targets, feeds) once, with every
-// kernel and oneDNN primitive and every buffer created up front, then each
-// Run only copies feeds in, executes the kernels and copies fetches out.
+// Runs graphs: compiles a plan per (fetches, targets, feeds, training or
+// inference) once, with every kernel and oneDNN primitive and every buffer
+// created up front, then each Run only copies feeds in, executes the kernels
+// and copies fetches out.
 #ifndef STRATA_RUNTIME_SESSION_H_
 #define STRATA_RUNTIME_SESSION_H_
 
