@@ -184,6 +184,10 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   plan->memory.unshared_bytes = memory.unshared_bytes;
   // Sources first: a kernel may read values its node does not (a folded
   // batch norm's parameters), scheduled after it.
+  std::unordered_map<const Node*, std::vector<const Node*>> fused_nodes;  // by the node they are fused into
+  for (const Node* n : order) {
+    if (auto f = fusions.fused_into.find(n); f != fusions.fused_into.end()) fused_nodes[f->second].push_back(n);
+  }
   std::vector<const Node*> build_order = order;
   std::stable_partition(build_order.begin(), build_order.end(),
                         [](const Node* n) { return n->def().is_source; });
@@ -192,12 +196,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     std::vector<LayoutRef>& out_layouts = plan->layouts[n->id()];
     out_layouts.resize(n->num_outputs());
     const OpDef& def = n->def();
-    if (auto fused = fusions.fused_into.find(n); fused != fusions.fused_into.end()) {
-      // Computed by the producer's kernel: share its buffer, run nothing.
-      outs.push_back(plan->values[fused->second->id()][0]);
-      out_layouts[0] = plan->layouts[fused->second->id()][0];
-      continue;
-    }
+    if (fusions.fused_into.count(n)) continue;  // bound with the convolution it is fused into
     if (def.is_source) {
       if (n->op() == "Placeholder") {
         if (!fed.count(n)) {
@@ -299,6 +298,15 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     }
     step.kernel = std::move(kernel).value();
     plan->steps.push_back(std::move(step));
+    // What is fused into this node is computed by its kernel: those nodes
+    // share its buffer and layout, and run nothing. They are bound now, not
+    // at their place in the schedule, because a later kernel may read them
+    // before that (a residual computed by an earlier convolution).
+    for (const Node* f : fused_nodes[n]) {
+      plan->values[f->id()].push_back(outs[0]);
+      plan->layouts[f->id()].resize(f->num_outputs());
+      plan->layouts[f->id()][0] = out_layouts[0];
+    }
   }
   Plan* raw = plan.get();
   plans_[key] = std::move(plan);

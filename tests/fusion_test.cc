@@ -130,6 +130,34 @@ TEST(FindFusions, ResidualComputedAfterTheConvolutionIsNotTaken) {
   EXPECT_EQ(f.fused_into.count(m.add.node), 0u);
 }
 
+// A projection block: both branches end in conv + batch norm; the add goes
+// into whichever convolution runs second, its other operand being ready.
+TEST(FindFusions, ProjectionShortcutTakesTheAddIntoTheLaterConvolution) {
+  Graph g;
+  Output x = ops::Placeholder(g, "x", Shape({2, 4, 8, 8}));
+  auto channel = [&](const std::string& name) { return ops::Const(g, Tensor(DType::kFloat32, Shape({4})), name); };
+  auto conv_bn = [&](const std::string& name) {
+    Output w = ops::Const(g, Tensor(DType::kFloat32, Shape({4, 4, 1, 1})), name + "_w");
+    Output c = ops::Conv2D(g, x, w, Output{}, {1, 0}, name);
+    return ops::BatchNorm(g, c, channel(name + "_g"), channel(name + "_b"), channel(name + "_m"),
+                          channel(name + "_v"), {}, name + "_bn");
+  };
+  Output main = conv_bn("main");
+  Output shortcut = conv_bn("shortcut");
+  Output add = ops::Add(g, main, shortcut, "add");
+  Output relu = ops::Relu(g, add, "relu");
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  std::vector<const Node*> order;
+  for (const auto& n : g.nodes()) order.push_back(n.get());
+  const runtime::Fusions f = runtime::FindFusions(order, {relu}, {}, /*training=*/false);
+  const Node* main_conv = main.node->inputs()[0].node;
+  const Node* shortcut_conv = shortcut.node->inputs()[0].node;
+  EXPECT_FALSE(f.epilogue_of.at(main_conv).residual.valid());
+  const runtime::ConvEpilogue& e = f.epilogue_of.at(shortcut_conv);
+  EXPECT_EQ(e.residual.node, main.node);
+  EXPECT_TRUE(e.relu);
+}
+
 // The largest difference relative to the tensor's scale (its largest
 // magnitude): the passes may run other but equivalent oneDNN kernels (a
 // convolution on nChw16c instead of plain input, pooling's jit kernel
