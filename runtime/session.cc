@@ -182,12 +182,12 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   }
   plan->memory.arena_bytes = memory.arena_bytes;
   plan->memory.unshared_bytes = memory.unshared_bytes;
-  // Sources first: a kernel may read values its node does not (a folded
-  // batch norm's parameters), scheduled after it.
   std::unordered_map<const Node*, std::vector<const Node*>> fused_nodes;  // by the node they are fused into
   for (const Node* n : order) {
     if (auto f = fusions.fused_into.find(n); f != fusions.fused_into.end()) fused_nodes[f->second].push_back(n);
   }
+  // Sources first: a kernel may read values its node does not (a folded
+  // batch norm's parameters), scheduled after it.
   std::vector<const Node*> build_order = order;
   std::stable_partition(build_order.begin(), build_order.end(),
                         [](const Node* n) { return n->def().is_source; });
