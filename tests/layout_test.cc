@@ -97,9 +97,8 @@ struct ResNet20 {
 TEST(LayoutPass, ResNetTrainingStepReordersOnlyAtTheEdges) {
   ResNet20 net(8);
   ASSERT_NE(net.step, nullptr);
-  Graph& g = net.g;
-  zoo::Model* m = &net.m;
-  Node** step = &net.step;
+  const Graph& g = net.g;
+  const zoo::Model* m = &net.m;
   auto session = runtime::Session::Create(g);
   ASSERT_TRUE(session.ok()) << session.status();
   ASSERT_TRUE((*session)->InitializeVariables(1).ok());
@@ -107,7 +106,7 @@ TEST(LayoutPass, ResNetTrainingStepReordersOnlyAtTheEdges) {
   RunOptions train;
   train.training = true;
   runtime::Profile profile;
-  auto r = (*session)->Run({{m->images, images}, {m->labels, labels}}, {m->loss}, {*step}, train, &profile);
+  auto r = (*session)->Run({{m->images, images}, {m->labels, labels}}, {m->loss}, {net.step}, train, &profile);
   ASSERT_TRUE(r.ok()) << r.status();
 
   std::map<std::string, int64_t> reorders, calls;
@@ -145,9 +144,8 @@ TEST(LayoutPass, ResNetTrainingStepReordersOnlyAtTheEdges) {
 TEST(LayoutPass, KeptWeightCopiesFollowEveryChangeOfTheVariables) {
   ResNet20 net(2);
   ASSERT_NE(net.step, nullptr);
-  Graph& g = net.g;
-  zoo::Model* m = &net.m;
-  Node** step = &net.step;
+  const Graph& g = net.g;
+  const zoo::Model* m = &net.m;
   auto trainer = runtime::Session::Create(g);
   ASSERT_TRUE(trainer.ok());
   ASSERT_TRUE((*trainer)->InitializeVariables(3).ok());
@@ -169,7 +167,7 @@ TEST(LayoutPass, KeptWeightCopiesFollowEveryChangeOfTheVariables) {
   // A training step in the other session changes every weight.
   RunOptions train;
   train.training = true;
-  ASSERT_TRUE((*trainer)->Run({{m->images, images}, {m->labels, labels}}, {m->loss}, {*step}, train).ok());
+  ASSERT_TRUE((*trainer)->Run({{m->images, images}, {m->labels, labels}}, {m->loss}, {net.step}, train).ok());
   const Tensor after_step = logits(**infer);
   EXPECT_FALSE(same(first, after_step));
   auto fresh = runtime::Session::Create(g, {}, (*trainer)->shared_variables());
