@@ -216,6 +216,35 @@ dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& x, const Shape&
   return dnnl::convolution_forward::primitive_desc(desc, attr, engine);
 }
 
+// The backward-data primitive descriptor for dx [N,C,H,W] from dy through
+// filters w; `dy_desc` is format_tag::any (null) or the layout the plan
+// stores dy in.
+dnnl::convolution_backward_data::primitive_desc BackwardDataPd(const Shape& dx, const Shape& w, const Shape& dy,
+                                                               const ConvAttrs& a, const dnnl::engine& engine,
+                                                               const memory::desc* dy_desc = nullptr) {
+  const Geometry geo = MakeGeometry(dx, w, a);
+  return dnnl::convolution_backward_data::primitive_desc(
+      dnnl::convolution_backward_data::desc(algorithm::convolution_direct, Any(dx), AnyWeights(w, a),
+                                            dy_desc != nullptr ? *dy_desc : Any(dy), geo.strides, geo.pad_l,
+                                            geo.pad_r),
+      UserScratchpad(), engine, ForwardPd(dx, w, nullptr, dy, a, engine));
+}
+
+// The backward-weights primitive descriptor for dw from x and dy; `x_desc`
+// and `dy_desc` are format_tag::any (null) or the plan's stored layouts.
+dnnl::convolution_backward_weights::primitive_desc BackwardWeightsPd(const Shape& x, const Shape& dw,
+                                                                     const Shape& dy, const ConvAttrs& a,
+                                                                     const dnnl::engine& engine,
+                                                                     const memory::desc* x_desc = nullptr,
+                                                                     const memory::desc* dy_desc = nullptr) {
+  const Geometry geo = MakeGeometry(x, dw, a);
+  return dnnl::convolution_backward_weights::primitive_desc(
+      dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, x_desc != nullptr ? *x_desc : Any(x),
+                                               AnyWeights(dw, a), dy_desc != nullptr ? *dy_desc : Any(dy),
+                                               geo.strides, geo.pad_l, geo.pad_r),
+      UserScratchpad(), engine, ForwardPd(x, dw, nullptr, dy, a, engine));
+}
+
 // The primitive descriptor oneDNN chooses freely (make(false): every data
 // layout format_tag::any), unless the same implementation also takes the
 // blocked inputs in the layouts the plan stores them in (make(true)), which
@@ -345,8 +374,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
                          a, b.device->engine, &post_ops, &x);
       });
     };
-    auto pd = make(e.residual ? ResidualBy::kSum : ResidualBy::kNone, memory::desc());
     ResidualBy residual_by = e.residual ? ResidualBy::kSum : ResidualBy::kNone;
+    auto pd = make(residual_by, memory::desc());
     if (e.residual) {
       // A binary addition reads the residual once; the sum post-op needs a
       // copy first. Binary where the implementation stays the same.
@@ -391,14 +420,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropInputKernel(const KernelBuil
   const Shape &dy = b.inputs[0].shape, &w = b.inputs[1].shape, &dx = b.outputs[0].shape;
   auto k = std::make_unique<BridgedKernel>(b.device);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward data)"), [&] {
-    auto hint = ForwardPd(dx, w, nullptr, dy, a, b.device->engine);
-    const Geometry geo = MakeGeometry(dx, w, a);
     auto pd = WithStoredLayouts<dnnl::convolution_backward_data::primitive_desc>(b, [&](bool stored) {
-      return dnnl::convolution_backward_data::primitive_desc(
-          dnnl::convolution_backward_data::desc(algorithm::convolution_direct, Any(dx), AnyWeights(w, a),
-                                                stored ? onednn::InputDesc(b, 0) : Any(dy), geo.strides,
-                                                geo.pad_l, geo.pad_r),
-          UserScratchpad(), b.device->engine, hint);
+      const memory::desc dy_stored = onednn::InputDesc(b, 0);
+      return BackwardDataPd(dx, w, dy, a, b.device->engine, stored ? &dy_stored : nullptr);
     });
     k->AddInput(DNNL_ARG_DIFF_DST, 0, onednn::InputDesc(b, 0), pd.diff_dst_desc());
     k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc(), IsConstant(b, 1));
@@ -414,14 +438,10 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropFilterKernel(const KernelBui
   const Shape &x = b.inputs[0].shape, &dy = b.inputs[1].shape, &dw = b.outputs[0].shape;
   auto k = std::make_unique<BridgedKernel>(b.device);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward weights)"), [&] {
-    auto hint = ForwardPd(x, dw, nullptr, dy, a, b.device->engine);
-    const Geometry geo = MakeGeometry(x, dw, a);
     auto pd = WithStoredLayouts<dnnl::convolution_backward_weights::primitive_desc>(b, [&](bool stored) {
-      return dnnl::convolution_backward_weights::primitive_desc(
-          dnnl::convolution_backward_weights::desc(
-              algorithm::convolution_direct, stored ? onednn::InputDesc(b, 0) : Any(x), AnyWeights(dw, a),
-              stored ? onednn::InputDesc(b, 1) : Any(dy), geo.strides, geo.pad_l, geo.pad_r),
-          UserScratchpad(), b.device->engine, hint);
+      const memory::desc x_stored = onednn::InputDesc(b, 0), dy_stored = onednn::InputDesc(b, 1);
+      return BackwardWeightsPd(x, dw, dy, a, b.device->engine, stored ? &x_stored : nullptr,
+                               stored ? &dy_stored : nullptr);
     });
     k->AddInput(DNNL_ARG_SRC, 0, onednn::InputDesc(b, 0), pd.src_desc());
     k->AddInput(DNNL_ARG_DIFF_DST, 1, onednn::InputDesc(b, 1), pd.diff_dst_desc());
@@ -678,24 +698,14 @@ absl::StatusOr<double> StandaloneConvolutionMs(const Node& node, int iters) {
       bind(DNNL_ARG_SCRATCHPAD, pd.scratchpad_desc());
       primitive = dnnl::convolution_forward(pd);
     } else if (op == "Conv2DBackpropInput") {
-      const Shape &dx = out[0].shape, &w = in[1].shape;
-      const Geometry geo = MakeGeometry(dx, w, a);
-      dnnl::convolution_backward_data::primitive_desc pd(
-          dnnl::convolution_backward_data::desc(algorithm::convolution_direct, Any(dx), AnyWeights(w, a),
-                                                Any(first), geo.strides, geo.pad_l, geo.pad_r),
-          UserScratchpad(), device.engine, ForwardPd(dx, w, nullptr, first, a, device.engine));
+      auto pd = BackwardDataPd(out[0].shape, in[1].shape, first, a, device.engine);
       bind(DNNL_ARG_DIFF_DST, pd.diff_dst_desc());
       bind(DNNL_ARG_WEIGHTS, pd.weights_desc());
       bind(DNNL_ARG_DIFF_SRC, pd.diff_src_desc());
       bind(DNNL_ARG_SCRATCHPAD, pd.scratchpad_desc());
       primitive = dnnl::convolution_backward_data(pd);
     } else if (op == "Conv2DBackpropFilter") {
-      const Shape &dy = in[1].shape, &dw = out[0].shape;
-      const Geometry geo = MakeGeometry(first, dw, a);
-      dnnl::convolution_backward_weights::primitive_desc pd(
-          dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, Any(first), AnyWeights(dw, a),
-                                                   Any(dy), geo.strides, geo.pad_l, geo.pad_r),
-          UserScratchpad(), device.engine, ForwardPd(first, dw, nullptr, dy, a, device.engine));
+      auto pd = BackwardWeightsPd(first, out[0].shape, in[1].shape, a, device.engine);
       bind(DNNL_ARG_SRC, pd.src_desc());
       bind(DNNL_ARG_DIFF_DST, pd.diff_dst_desc());
       bind(DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc());
