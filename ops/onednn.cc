@@ -190,13 +190,12 @@ void LayoutBridge::Bind(uint8_t* scratch_base) {
 memory LayoutBridge::In(Tensor& t, dnnl::stream& stream, uint64_t variables_generation) {
   memory user(stored_, engine_, t.raw_data());
   if (!needs_reorder_) return user;
-  if (keep_copy_ && copy_valid_ && copied_from_ == t.raw_data() && copied_generation_ == variables_generation) {
+  if (keep_copy_ && copied_from_ == t.raw_data() && copied_generation_ == variables_generation) {
     return scratch_;
   }
   reorders_executed.fetch_add(1, std::memory_order_relaxed);
   to_chosen_.execute(stream, user, scratch_);
   if (keep_copy_) {
-    copy_valid_ = true;
     copied_from_ = t.raw_data();
     copied_generation_ = variables_generation;
   }

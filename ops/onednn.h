@@ -146,7 +146,8 @@ class LayoutBridge {
  private:
   bool needs_reorder_ = false;
   bool keep_copy_ = false;
-  bool copy_valid_ = false;  // with keep_copy_: scratch_ holds `copied_from` at `copied_generation`
+  // With keep_copy_: scratch_ holds the tensor at copied_from_ (null: nothing
+  // yet) as it was at copied_generation_.
   const void* copied_from_ = nullptr;
   uint64_t copied_generation_ = 0;
   size_t offset_ = 0;  // of the copy in the kernel's scratch
