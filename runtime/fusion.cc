@@ -47,8 +47,7 @@ Fusions FindFusions(const std::vector<const Node*>& order, const std::vector<Out
       // The other operand must exist when the convolution runs, and have the
       // output's spec (no broadcast).
       // A fused node's value is computed by the convolution it is fused into.
-      const Node* computed_by = other.node;
-      if (auto f = fusions.fused_into.find(other.node); f != fusions.fused_into.end()) computed_by = f->second;
+      const Node* computed_by = fusions.ComputedBy(other.node);
       const bool computed_before =
           other.node->def().is_source || (step.count(computed_by) && step[computed_by] < step[conv]);
       if (!(other.node == at.first && other.index == at.second) && computed_before &&

@@ -52,6 +52,13 @@ struct Fusions {
   std::unordered_map<const Node*, ConvEpilogue> epilogue_of;  // Conv2D -> its epilogue
   // A fused BatchNorm, Add or Relu -> the Conv2D whose output it shares.
   std::unordered_map<const Node*, const Node*> fused_into;
+
+  // The node whose kernel computes n's output 0: the convolution n is fused
+  // into, or n itself.
+  const Node* ComputedBy(const Node* n) const {
+    auto f = fused_into.find(n);
+    return f != fused_into.end() ? f->second : n;
+  }
 };
 
 // The fusions possible in a schedule (the nodes a run executes, in order)

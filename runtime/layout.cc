@@ -24,10 +24,10 @@ bool TakesBlockedInput(const Node& node, int i) {
 
 std::set<Value> BlockableValues(const std::vector<const Node*>& order, const std::vector<Output>& fetches,
                                 const Fusions& fusions) {
-  // A fused activation's output is its producer's buffer.
+  // A fused node's output is its convolution's buffer.
   auto stored = [&](Value v) -> Value {
-    auto f = fusions.fused_into.find(v.first);
-    return f != fusions.fused_into.end() ? Value{f->second, 0} : v;
+    const Node* by = fusions.ComputedBy(v.first);
+    return by == v.first ? v : Value{by, 0};
   };
   std::set<Value> candidates, refused;
   for (const Node* n : order) {
