@@ -145,6 +145,7 @@ struct OpDef {
   GradientFn gradient;
   bool no_gradient = false;   // deliberately not differentiable (ArgMax, updates)
   bool writes_inputs = false; // updates input tensors in place (optimizer steps)
+  bool writes_only_when_training = false;  // ...in training runs only (batch norm's statistics)
   bool aliases_input = false; // output 0 is a view of input 0 (Reshape)
   bool is_source = false;     // Placeholder, Const, Variable: bound by the runtime
   LayoutSupport layouts = LayoutSupport::kPlainOnly;
@@ -165,6 +166,10 @@ struct OpDef {
   OpDef& Gradient(GradientFn fn) { gradient = std::move(fn); return *this; }
   OpDef& NoGradient() { no_gradient = true; return *this; }
   OpDef& WritesInputs() { writes_inputs = true; return *this; }
+  OpDef& WritesInputsWhenTraining() {
+    writes_inputs = writes_only_when_training = true;
+    return *this;
+  }
   OpDef& AliasesInput() { aliases_input = true; return *this; }
   OpDef& Source() { is_source = true; return *this; }
   OpDef& Layouts(LayoutSupport support, std::vector<int> plain = {}) {

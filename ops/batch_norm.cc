@@ -517,7 +517,7 @@ void RegisterBatchNormOps(OpRegistry& r) {
             .ReferenceKernel(SimpleKernel(ReferenceBatchNorm))
             .Gradient(BatchNormGradient)
             // Training runs update running_mean and running_var in place.
-            .WritesInputs()
+            .WritesInputsWhenTraining()
             .Doc("Batch normalisation over dimension 1 of x [N,C,H,W] or [N,C] (inputs x, gamma, beta, "
                  "running_mean, running_var); outputs y and the mean and biased variance it used. Training "
                  "runs use and save the batch statistics and update the running ones in place "

@@ -36,9 +36,12 @@ class Plan {
   std::shared_ptr<uint8_t> arena;  // the intermediate values (runtime/memory_plan.h)
   PlanMemoryStats memory;
   // Whether a run may change variables: its optimizer updates always do,
-  // its batch norms in training runs (their running statistics).
+  // batch norms in training runs (their running statistics).
   bool updates_variables = false;
-  bool has_batch_norm = false;
+  bool updates_variables_when_training = false;
+  bool MayWriteVariables(bool training) const {
+    return updates_variables || (training && updates_variables_when_training);
+  }
 };
 
 namespace {
@@ -168,7 +171,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   auto plan = std::make_unique<Plan>();
   for (const Node* n : order) {
     if (!n->def().writes_inputs) continue;
-    (n->op() == "BatchNorm" ? plan->has_batch_norm : plan->updates_variables) = true;
+    (n->def().writes_only_when_training ? plan->updates_variables_when_training : plan->updates_variables) = true;
   }
   plan->values.resize(graph_.num_nodes());
   plan->layouts.resize(graph_.num_nodes());
@@ -229,6 +232,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     Plan::Step step{n, nullptr, {}};
     std::vector<TensorSpec> in_specs, out_specs;
     std::vector<LayoutRef> in_layouts;
+    std::vector<bool> in_constant;
     // The node's inputs, then those of what is fused into it (its epilogue).
     std::vector<Output> inputs = n->inputs();
     KernelBuildContext::Epilogue epilogue;
@@ -250,6 +254,8 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
       step.ctx.inputs.push_back(t);
       in_specs.push_back(t->spec());
       in_layouts.push_back(plan->layouts[in.node->id()][in.index]);
+      const std::string& op = in.node->op();
+      in_constant.push_back(op == "Const" || (op == "Variable" && !plan->updates_variables));
       const int i = static_cast<int>(in_layouts.size()) - 1;
       if (in_layouts.back() != nullptr && i < static_cast<int>(n->inputs().size()) && !TakesBlockedInput(*n, i)) {
         return absl::InternalError(absl::StrCat("the layout pass left input ", i, " of ", n->Describe(),
@@ -284,10 +290,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     build.input_layouts = std::move(in_layouts);
     for (int k = 0; k < n->num_outputs(); ++k) build.output_may_be_blocked.push_back(blockable.count({n, k}) > 0);
     build.output_layouts = &out_layouts;
-    for (const Output& in : inputs) {
-      const std::string& op = in.node->op();
-      build.input_is_constant.push_back(op == "Const" || (op == "Variable" && !plan->updates_variables));
-    }
+    build.input_is_constant = std::move(in_constant);
     auto kernel = factory(build);
     if (kernel.ok() && def.layouts == LayoutSupport::kElementwise && keep_layouts) {
       kernel = onednn::InCommonLayout(build, std::move(kernel).value());
@@ -386,12 +389,12 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::
                       onednn::ReordersExecuted() - reorders);
     }
     if (!s.ok()) {
-      if (plan->updates_variables || plan->has_batch_norm) store_->MarkWritten();  // some may have run
+      if (plan->MayWriteVariables(options.training)) store_->MarkWritten();  // some may have run
       return absl::Status(s.code(), absl::StrCat("running ", step.node->Describe(), ": ", s.message()));
     }
   }
   device_->stream.wait();
-  if (plan->updates_variables || (plan->has_batch_norm && options.training)) store_->MarkWritten();
+  if (plan->MayWriteVariables(options.training)) store_->MarkWritten();
   std::vector<Tensor> results;
   results.reserve(fetches.size());
   for (const Output& o : fetches) results.push_back(plan->values[o.node->id()][o.index].Clone());
