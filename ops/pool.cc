@@ -1,6 +1,7 @@
 // Pooling. oneDNN kernels: pooling forward (max with a workspace for
 // training, average excluding padding) and pooling backward, in the layout
-// the plan stores the source in (pooling keeps its source's layout). ceil_mode is realised as extra bottom/right padding. Reference
+// the plan stores the source in (pooling keeps its source's layout).
+// ceil_mode is realised as extra bottom/right padding. Reference
 // kernels: float64 loops over each window clipped to the input.
 #include "ops/pool.h"
 
