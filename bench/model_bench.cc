@@ -108,8 +108,7 @@ absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
     result.arena_bytes = std::max(result.arena_bytes, m.arena_bytes);
     result.unshared_bytes = std::max(result.unshared_bytes, m.unshared_bytes);
   }
-  int64_t variables = 0;
-  for (const auto& [name, t] : session->variables().values()) variables += t.num_bytes();
+  const int64_t variables = session->variables().num_bytes();
   result.predicted_peak_bytes =
       baseline + variables + result.arena_bytes + session->scratch_bytes() + x.num_bytes() + y.num_bytes();
   rusage usage{};

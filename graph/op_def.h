@@ -122,6 +122,11 @@ struct KernelBuildContext {
   std::vector<LayoutRef> input_layouts;
   std::vector<bool> output_may_be_blocked;
   std::vector<LayoutRef>* output_layouts = nullptr;
+  // Convolution weights the plan keeps in their convolution's layout across
+  // training steps (runtime/layout.h FindKeptWeights): a Conv2D reports the
+  // layout its primitive works in here (null: plain) and reads the weights
+  // in it; a Conv2DBackpropFilter stores dw in the layout found here.
+  LayoutRef* kept_weights_layout = nullptr;
   // Inputs whose values change only with KernelRunContext::variables_generation:
   // constants, and variables in a plan that updates none (inference).
   std::vector<bool> input_is_constant;
@@ -150,6 +155,10 @@ struct OpDef {
   bool is_source = false;     // Placeholder, Const, Variable: bound by the runtime
   LayoutSupport layouts = LayoutSupport::kPlainOnly;
   std::vector<int> plain_inputs;  // kAny ops: inputs always read plain (weights)
+  // Optimizer steps: input 0 (a variable) is updated element by element from
+  // input 1 (its gradient) and the inputs of its spec (slots), so these may
+  // all be stored in any one layout (weights kept in a convolution's).
+  bool elementwise_update = false;
   std::string doc;
 
   // Fluent construction, as the family files read best.
@@ -170,6 +179,7 @@ struct OpDef {
     writes_inputs = writes_only_when_training = true;
     return *this;
   }
+  OpDef& ElementwiseUpdate() { elementwise_update = true; return *this; }
   OpDef& AliasesInput() { aliases_input = true; return *this; }
   OpDef& Source() { is_source = true; return *this; }
   OpDef& Layouts(LayoutSupport support, std::vector<int> plain = {}) {

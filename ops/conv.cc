@@ -266,6 +266,17 @@ Pd WithStoredLayouts(const KernelBuildContext& b, Make make) {
   return free;
 }
 
+// The layout the weights (input 1) are stored in. Weights the plan keeps
+// in the convolution's layout (KernelBuildContext::kept_weights_layout)
+// take the one the primitive works in, `chosen`, where it has their size
+// (the Conv2D reports it); other weights are plain.
+memory::desc StoredWeights(const KernelBuildContext& b, const ConvAttrs& a, const memory::desc& chosen) {
+  const memory::desc plain = PlainWeights(b.inputs[1].shape, a);
+  if (b.kept_weights_layout == nullptr || chosen == plain || chosen.get_size() != plain.get_size()) return plain;
+  *b.kept_weights_layout = std::make_shared<const TensorLayout>(TensorLayout{chosen});
+  return chosen;
+}
+
 // Weights that change only with the variables' generation are reordered
 // into the primitive's layout once per generation, not on every run.
 bool IsConstant(const KernelBuildContext& b, int i) {
@@ -390,7 +401,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
       }
     }
     k->AddInput(DNNL_ARG_SRC, 0, onednn::InputDesc(b, 0), pd.src_desc());
-    k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc(), constant);
+    k->AddInput(DNNL_ARG_WEIGHTS, 1, StoredWeights(b, a, pd.weights_desc()), pd.weights_desc(), constant);
     if (has_bias && !e.batch_norm) k->AddInput(DNNL_ARG_BIAS, 2, onednn::PlainDesc(b.inputs[2]), pd.bias_desc());
     if (residual_by == ResidualBy::kBinary) {
       k->AddInput(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, residual_input,
@@ -425,7 +436,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropInputKernel(const KernelBuil
       return BackwardDataPd(dx, w, dy, a, b.device->engine, stored ? &dy_stored : nullptr);
     });
     k->AddInput(DNNL_ARG_DIFF_DST, 0, onednn::InputDesc(b, 0), pd.diff_dst_desc());
-    k->AddInput(DNNL_ARG_WEIGHTS, 1, PlainWeights(b.inputs[1].shape, a), pd.weights_desc(), IsConstant(b, 1));
+    k->AddInput(DNNL_ARG_WEIGHTS, 1, onednn::InputIsBlocked(b, 1) ? onednn::InputDesc(b, 1) : PlainWeights(w, a),
+                pd.weights_desc(), IsConstant(b, 1));
     k->AddOutput(DNNL_ARG_DIFF_SRC, 0, onednn::OutputDesc(b, 0, pd.diff_src_desc()), pd.diff_src_desc());
     k->SetPrimitive(dnnl::convolution_backward_data(pd), pd.scratchpad_desc());
   }));
@@ -445,7 +457,10 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropFilterKernel(const KernelBui
     });
     k->AddInput(DNNL_ARG_SRC, 0, onednn::InputDesc(b, 0), pd.src_desc());
     k->AddInput(DNNL_ARG_DIFF_DST, 1, onednn::InputDesc(b, 1), pd.diff_dst_desc());
-    k->AddOutput(DNNL_ARG_DIFF_WEIGHTS, 0, PlainWeights(b.outputs[0].shape, a), pd.diff_weights_desc());
+    const bool kept = b.kept_weights_layout != nullptr && *b.kept_weights_layout != nullptr;
+    if (kept) (*b.output_layouts)[0] = *b.kept_weights_layout;
+    k->AddOutput(DNNL_ARG_DIFF_WEIGHTS, 0, kept ? (*b.kept_weights_layout)->desc : PlainWeights(dw, a),
+                 pd.diff_weights_desc());
     k->SetPrimitive(dnnl::convolution_backward_weights(pd), pd.scratchpad_desc());
   }));
   return std::unique_ptr<Kernel>(std::move(k));

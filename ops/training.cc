@@ -366,6 +366,7 @@ void RegisterTrainingOps(OpRegistry& r) {
             .Kernel(ParamKernel<SGDParams>(read_sgd, RunSGD<float>))
             .ReferenceKernel(ParamKernel<SGDParams>(read_sgd, RunSGD<double>))
             .WritesInputs()
+            .ElementwiseUpdate()
             .NoGradient()
             .Doc("One SGD step with momentum and weight decay, in place (inputs: var, grad, velocity, lr)."));
 
@@ -382,6 +383,7 @@ void RegisterTrainingOps(OpRegistry& r) {
             .Kernel(ParamKernel<AdamAttrs>(read_adam, RunAdam<float>))
             .ReferenceKernel(ParamKernel<AdamAttrs>(read_adam, RunAdam<double>))
             .WritesInputs()
+            .ElementwiseUpdate()
             .NoGradient()
             .Doc("One Adam (or, decoupled, AdamW) step with bias correction, in place "
                  "(inputs: var, grad, m, v, lr, step)."));
@@ -399,6 +401,7 @@ void RegisterTrainingOps(OpRegistry& r) {
             .Kernel(ParamKernel<RMSPropAttrs>(read_rmsprop, RunRMSProp<float>))
             .ReferenceKernel(ParamKernel<RMSPropAttrs>(read_rmsprop, RunRMSProp<double>))
             .WritesInputs()
+            .ElementwiseUpdate()
             .NoGradient()
             .Doc("One RMSProp step, in place (inputs: var, grad, square_avg, lr, then grad_avg when "
                  "centered and the momentum buffer when momentum > 0)."));
@@ -414,6 +417,7 @@ void RegisterTrainingOps(OpRegistry& r) {
             .Kernel(ParamKernel<AdaGradAttrs>(read_adagrad, RunAdaGrad<float>))
             .ReferenceKernel(ParamKernel<AdaGradAttrs>(read_adagrad, RunAdaGrad<double>))
             .WritesInputs()
+            .ElementwiseUpdate()
             .NoGradient()
             .Doc("One AdaGrad step, in place (inputs: var, grad, sum, lr, step)."));
 

@@ -39,6 +39,10 @@ struct PassOptions {
   // Values stay in the blocked layouts oneDNN prefers between ops that take
   // them (runtime/layout.h); off, every value is plain between ops.
   bool keep_layouts = true;
+  // Training plans keep convolution weights, their gradients and optimizer
+  // slots in the convolution's layout across steps (runtime/layout.h
+  // FindKeptWeights; needs keep_layouts); off, they are plain.
+  bool keep_weight_layouts = true;
 };
 
 // What runs inside one convolution after it, in this order.

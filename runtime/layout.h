@@ -33,6 +33,22 @@ bool TakesBlockedInput(const Node& node, int i);
 std::set<std::pair<const Node*, int>> BlockableValues(const std::vector<const Node*>& order,
                                                       const std::vector<Output>& fetches, const Fusions& fusions);
 
+// Convolution weights a training plan keeps in their convolution's layout
+// across steps, with their optimizer slots and gradient, so that neither
+// the weights nor their gradient is reordered on every step: a variable
+// read only by one Conv2D (as its filters), any Conv2DBackpropInput (as
+// filters) and one elementwise optimizer update (OpDef::elementwise_update),
+// whose gradient is a Conv2DBackpropFilter's output read by nothing else and
+// whose slots are variables read by nothing else; none of them fetched. The
+// Conv2D chooses the layout when its kernel is built.
+struct KeptWeights {
+  const Node* variable = nullptr;
+  const Node* conv = nullptr;
+  const Node* gradient = nullptr;  // the Conv2DBackpropFilter
+  std::vector<const Node*> slots;
+};
+std::vector<KeptWeights> FindKeptWeights(const std::vector<const Node*>& order, const std::vector<Output>& fetches);
+
 }  // namespace strata::runtime
 
 #endif  // STRATA_RUNTIME_LAYOUT_H_

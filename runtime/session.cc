@@ -39,6 +39,10 @@ class Plan {
   // batch norms in training runs (their running statistics).
   bool updates_variables = false;
   bool updates_variables_when_training = false;
+  // The layout the plan's kernels read each variable in (null: plain); the
+  // store is converted to it before each run where another plan left it
+  // otherwise.
+  std::vector<std::pair<const Node*, LayoutRef>> variable_layouts;
   bool MayWriteVariables(bool training) const {
     return updates_variables || (training && updates_variables_when_training);
   }
@@ -168,6 +172,22 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   const std::set<std::pair<const Node*, int>> blockable =
       keep_layouts ? BlockableValues(order, fetches, fusions) : std::set<std::pair<const Node*, int>>{};
 
+  // Weights kept in their convolution's layout: the Conv2D's kernel
+  // chooses it into the group's cell, which its gradient's kernel reads.
+  std::unordered_map<const Node*, std::shared_ptr<LayoutRef>> weights_cell;  // by Conv2D and BackpropFilter
+  std::unordered_map<const Node*, const KeptWeights*> kept_by_conv;
+  std::set<const Node*> kept_values;  // the weights, slots and gradients
+  const std::vector<KeptWeights> kept = keep_layouts && options_.passes.keep_weight_layouts
+                                            ? FindKeptWeights(order, fetches)
+                                            : std::vector<KeptWeights>{};
+  for (const KeptWeights& k : kept) {
+    auto cell = std::make_shared<LayoutRef>();
+    weights_cell[k.conv] = weights_cell[k.gradient] = cell;
+    kept_by_conv[k.conv] = &k;
+    kept_values.insert({k.variable, k.gradient});
+    kept_values.insert(k.slots.begin(), k.slots.end());
+  }
+
   auto plan = std::make_unique<Plan>();
   for (const Node* n : order) {
     if (!n->def().writes_inputs) continue;
@@ -212,7 +232,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
         STRATA_ASSIGN_OR_RETURN(Tensor v, n->Attr<Tensor>("value"));
         outs.push_back(v.CastTo(ExecutionType(v.dtype(), options_)));
       } else if (n->op() == "Variable") {
-        auto v = store_->Get(n->name());
+        auto v = options_.reference_float64 ? store_->Get(n->name()) : store_->Storage(n->name());
         if (!v.ok()) {
           return absl::FailedPreconditionError(absl::StrCat("variable '", n->name(),
                                                             "' has no value: initialize the variables or "
@@ -224,6 +244,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
                                                             n->output_spec(0).ToString()));
         }
         outs.push_back(options_.reference_float64 ? v->CastTo(DType::kFloat64) : *v);
+        if (!options_.reference_float64) plan->variable_layouts.push_back({n, nullptr});
       } else {
         return absl::InternalError(absl::StrCat("unknown source op ", n->op()));
       }
@@ -257,7 +278,8 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
       const std::string& op = in.node->op();
       in_constant.push_back(op == "Const" || (op == "Variable" && !plan->updates_variables));
       const int i = static_cast<int>(in_layouts.size()) - 1;
-      if (in_layouts.back() != nullptr && i < static_cast<int>(n->inputs().size()) && !TakesBlockedInput(*n, i)) {
+      if (in_layouts.back() != nullptr && i < static_cast<int>(n->inputs().size()) && !TakesBlockedInput(*n, i) &&
+          !kept_values.count(in.node)) {
         return absl::InternalError(absl::StrCat("the layout pass left input ", i, " of ", n->Describe(),
                                                 " blocked, which it must read plain"));
       }
@@ -291,6 +313,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     for (int k = 0; k < n->num_outputs(); ++k) build.output_may_be_blocked.push_back(blockable.count({n, k}) > 0);
     build.output_layouts = &out_layouts;
     build.input_is_constant = std::move(in_constant);
+    if (auto cell = weights_cell.find(n); cell != weights_cell.end()) build.kept_weights_layout = cell->second.get();
     auto kernel = factory(build);
     if (kernel.ok() && def.layouts == LayoutSupport::kElementwise && keep_layouts) {
       kernel = onednn::InCommonLayout(build, std::move(kernel).value());
@@ -301,6 +324,13 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     }
     step.kernel = std::move(kernel).value();
     plan->steps.push_back(std::move(step));
+    if (auto k = kept_by_conv.find(n); k != kept_by_conv.end()) {
+      // The weights and their slots are stored in the layout the
+      // convolution chose, for every later kernel and for the store.
+      const LayoutRef chosen = *weights_cell[n];
+      plan->layouts[k->second->variable->id()][0] = chosen;
+      for (const Node* slot : k->second->slots) plan->layouts[slot->id()][0] = chosen;
+    }
     // What is fused into this node is computed by its kernel: those nodes
     // share its buffer and layout, and run nothing. They are bound now, not
     // at their place in the schedule, because a later kernel may read them
@@ -311,6 +341,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
       plan->layouts[f->id()][0] = out_layouts[0];
     }
   }
+  for (auto& [v, layout] : plan->variable_layouts) layout = plan->layouts[v->id()][0];
   Plan* raw = plan.get();
   plans_[key] = std::move(plan);
   return raw;
@@ -370,6 +401,7 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::
       std::memcpy(dst->raw_data(), converted.raw_data(), converted.num_bytes());
     }
   }
+  for (const auto& [v, layout] : plan->variable_layouts) STRATA_RETURN_IF_ERROR(store_->SetLayout(v->name(), layout));
   if (profile != nullptr) profile->BeginRun();
   const uint64_t generation = store_->generation();
   for (Plan::Step& step : plan->steps) {

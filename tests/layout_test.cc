@@ -118,9 +118,13 @@ TEST(LayoutPass, ResNetTrainingStepReordersOnlyAtTheEdges) {
     EXPECT_GT(calls[op], 0) << op;
     EXPECT_EQ(reorders[op], 0) << op;
   }
-  EXPECT_LE(reorders["Conv2D"], calls["Conv2D"] + 1) << "weights, and the image batch once";
+  // The weights stay in the forward convolution's layout across steps
+  // (FindKeptWeights): only the image batch is converted on the way in, and
+  // backward data still converts the weights to the layout it works in.
+  EXPECT_LE(reorders["Conv2D"], 1) << "the image batch once";
+  EXPECT_EQ(reorders["Conv2DBackpropFilter"], 0);
   EXPECT_LE(reorders["Conv2DBackpropInput"], calls["Conv2DBackpropInput"]);
-  EXPECT_LE(reorders["Conv2DBackpropFilter"], calls["Conv2DBackpropFilter"]);
+  EXPECT_NE((*session)->variables().layout("conv2_1/conv_a/weights"), nullptr);
 
   // Without the pass, every op boundary converts.
   runtime::SessionOptions plain;
@@ -136,6 +140,104 @@ TEST(LayoutPass, ResNetTrainingStepReordersOnlyAtTheEdges) {
     if (e.op == "BatchNorm") plain_bn_reorders += e.reorders;
   }
   EXPECT_GT(plain_bn_reorders, 0) << "the comparison would prove nothing";
+}
+
+// Which weights a training plan keeps in their convolution's layout: those
+// read by nothing but their convolutions and their optimizer update.
+TEST(LayoutPass, KeptWeightsAreThoseOnlyConvolutionsAndTheirUpdateRead) {
+  Graph g;
+  Output x = ops::Placeholder(g, "x", Shape({2, 16, 8, 8}));
+  Output w1 = ops::Variable(g, "w1", Shape({16, 16, 3, 3}));
+  Output w2 = ops::Variable(g, "w2", Shape({16, 16, 3, 3}));
+  Output w3 = ops::Variable(g, "w3", Shape({16, 16, 3, 3}));
+  Output c1 = ops::Conv2D(g, x, w1, Output{}, {1, 1}, "c1");
+  Output c2 = ops::Conv2D(g, ops::Relu(g, c1), w2, Output{}, {1, 1}, "c2");
+  Output c3 = ops::Conv2D(g, ops::Relu(g, c2), w3, Output{}, {1, 1}, "c3");
+  // w2 also enters the loss (a penalty): another reader.
+  Output loss = ops::Add(g, ops::Sum(g, c3), ops::Sum(g, ops::Mul(g, w2, w2)), "loss");
+  auto step = optim::MinimizeWithSGD(g, loss, {0.1, 0.9, 0, false});
+  ASSERT_TRUE(step.ok()) << step.status();
+  ASSERT_TRUE(g.status().ok()) << g.status();
+
+  // A run that does not fetch the gradients' global norm (which the
+  // optimizer adds for monitoring) does not schedule it.
+  std::vector<const Node*> order = AllNodes(g);
+  Node* norm = g.FindNode("gradient_norm");
+  ASSERT_NE(norm, nullptr);
+  order.erase(std::find(order.begin(), order.end(), norm));
+  auto kept_names = [&](const std::vector<Output>& fetches) {
+    std::vector<std::string> names;
+    for (const runtime::KeptWeights& k : runtime::FindKeptWeights(order, fetches)) {
+      names.push_back(k.variable->name());
+      EXPECT_EQ(k.conv->op(), "Conv2D");
+      EXPECT_EQ(k.gradient->op(), "Conv2DBackpropFilter");
+      EXPECT_EQ(k.slots.size(), 1u) << "the velocity";
+    }
+    return names;
+  };
+  EXPECT_EQ(kept_names({loss}), (std::vector<std::string>{"w1", "w3"}));
+  EXPECT_EQ(kept_names({loss, w3}), (std::vector<std::string>{"w1"})) << "w3 fetched";
+  order.push_back(norm);
+  EXPECT_TRUE(kept_names({loss, norm->output(0)}).empty()) << "the norm reads every gradient";
+}
+
+// Weights kept in their convolution's layout train exactly as plain ones
+// (the same arithmetic on permuted arrays), the store hands them out plain,
+// and a value set while they are kept is seen by the next step.
+TEST(LayoutPass, KeptWeightsTrainBitForBitAsPlainOnes) {
+  ResNet20 net(2);
+  ASSERT_NE(net.step, nullptr);
+  const Graph& g = net.g;
+  const zoo::Model* m = &net.m;
+  runtime::SessionOptions plain_weights;
+  plain_weights.passes.keep_weight_layouts = false;
+  auto kept = runtime::Session::Create(g);
+  auto plain = runtime::Session::Create(g, plain_weights);
+  ASSERT_TRUE(kept.ok() && plain.ok());
+  ASSERT_TRUE((*kept)->InitializeVariables(5).ok());
+  ASSERT_TRUE((*plain)->InitializeVariables(5).ok());
+  Tensor images(m->images.spec()), labels(m->labels.spec());
+  for (int64_t i = 0; i < images.num_elements(); ++i) images.flat<float>()[i] = static_cast<float>(i % 11) - 5;
+  for (int64_t i = 0; i < labels.num_elements(); ++i) labels.flat<int32_t>()[i] = static_cast<int32_t>(i % 10);
+  RunOptions train;
+  train.training = true;
+  auto step = [&](runtime::Session& s) {
+    auto r = s.Run({{m->images, images}, {m->labels, labels}}, {m->loss}, {net.step}, train);
+    ASSERT_TRUE(r.ok()) << r.status();
+  };
+  auto expect_same_variables = [&](const char* when) {
+    const auto a = (*kept)->variables().values(), b = (*plain)->variables().values();
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& [name, t] : a) {
+      const Tensor& u = b.at(name);
+      ASSERT_TRUE(t.valid()) << name;
+      EXPECT_TRUE(std::equal(t.flat<float>().begin(), t.flat<float>().end(), u.flat<float>().begin()))
+          << name << " differs " << when;
+    }
+  };
+  for (int i = 0; i < 2; ++i) {
+    step(**kept);
+    step(**plain);
+  }
+  const std::string name = "conv3_1/conv_b/weights";
+  ASSERT_NE((*kept)->variables().layout(name), nullptr) << "the test would prove nothing";
+  EXPECT_EQ((*plain)->variables().layout(name), nullptr);
+  expect_same_variables("after two steps");
+
+  // Set while kept: both stores take the same new value.
+  auto w = (*plain)->variables().Get(name);
+  ASSERT_TRUE(w.ok());
+  Tensor halved = w->Clone();
+  for (float& v : halved.flat<float>()) v *= 0.5f;
+  ASSERT_TRUE((*kept)->variables().Set(name, halved).ok());
+  ASSERT_TRUE((*plain)->variables().Set(name, halved).ok());
+  auto got = (*kept)->variables().Get(name);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(std::equal(got->flat<float>().begin(), got->flat<float>().end(), halved.flat<float>().begin()))
+      << "Get must hand the value back plain";
+  step(**kept);
+  step(**plain);
+  expect_same_variables("after a Set and a step");
 }
 
 // An inference plan keeps its convolution weights reordered between runs;
