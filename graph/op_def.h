@@ -105,7 +105,8 @@ struct KernelBuildContext {
   std::vector<TensorSpec> outputs;
   DeviceContext* device;
   // Set by the plan's fusion pass (runtime/fusion.h) for a Conv2D: what its
-  // kernel applies to the output, in this order. The inputs of a folded
+  // kernel applies to the output, in this order (for a BatchNorm or an Add,
+  // only the ReLU). The inputs of a folded
   // batch norm (gamma, beta, running mean, running variance), then the
   // residual, follow the node's own inputs here and in KernelRunContext.
   struct Epilogue {

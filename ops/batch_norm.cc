@@ -153,18 +153,23 @@ dnnl::primitive_attr UserScratchpad() {
 
 // Separate scale and shift (oneDNN 2.3+) bind gamma and beta directly, where
 // the older use_scale_shift would need them packed into a [2,C] copy.
-normalization_flags Flags(bool training) {
-  const normalization_flags affine = normalization_flags::use_scale | normalization_flags::use_shift;
-  return training ? affine : affine | normalization_flags::use_global_stats;
+// With `relu`, the ReLU after it is applied to the output too (the plan
+// fused it: runtime/fusion.h).
+normalization_flags Flags(bool training, bool relu = false) {
+  normalization_flags f = normalization_flags::use_scale | normalization_flags::use_shift;
+  if (!training) f |= normalization_flags::use_global_stats;
+  if (relu) f |= normalization_flags::fuse_norm_relu;
+  return f;
 }
 
 // The forward primitive descriptor of one mode; for training it is also the
 // hint of the backward primitive. A forward_inference pd would do for the
 // inference kernel, but the backward hint must be a training one.
 dnnl::batch_normalization_forward::primitive_desc ForwardPd(prop_kind kind, const memory::desc& data, float epsilon,
-                                                            bool training, const dnnl::engine& engine) {
+                                                            bool training, const dnnl::engine& engine,
+                                                            bool relu = false) {
   return dnnl::batch_normalization_forward::primitive_desc(
-      dnnl::batch_normalization_forward::desc(kind, data, epsilon, Flags(training)), UserScratchpad(), engine);
+      dnnl::batch_normalization_forward::desc(kind, data, epsilon, Flags(training, relu)), UserScratchpad(), engine);
 }
 
 // The data layout the primitives work in. For plain nchw (and nc) data
@@ -231,18 +236,32 @@ class ModePrimitive {
   }
   // An argument oneDNN insists on without reading it.
   void BindFixed(int arg, memory m) { args_[arg] = std::move(m); }
-  void Init(dnnl::primitive p, const memory::desc& scratchpad, const dnnl::engine& engine) {
+  // `workspace`: what a forward training batch norm with a fused ReLU
+  // writes for its backward, which here only reads its output (the ReLU's
+  // gradient does): it lives in the scratch too, behind the scratchpad.
+  void Init(dnnl::primitive p, const memory::desc& scratchpad, const dnnl::engine& engine,
+            const memory::desc& workspace = memory::desc()) {
     primitive_ = std::move(p);
     if (scratchpad.get_size() > 0) scratchpad_ = memory(scratchpad, engine, DNNL_MEMORY_NONE);
+    if (workspace.get_size() > 0) workspace_ = memory(workspace, engine, DNNL_MEMORY_NONE);
   }
-  size_t scratchpad_bytes() const { return scratchpad_ ? scratchpad_.get_desc().get_size() : 0; }
-  // `scratchpad` points into the device's shared scratch, where the kernel
-  // placed it; the bridges are bound already.
-  void Execute(KernelRunContext& ctx, DeviceContext* device, uint8_t* scratchpad) {
+  size_t scratch_bytes() const {
+    const size_t pad = scratchpad_ ? (scratchpad_.get_desc().get_size() + 63) / 64 * 64 : 0;
+    return pad + (workspace_ ? workspace_.get_desc().get_size() : 0);
+  }
+  // `scratch` points into the device's shared scratch, where the kernel
+  // placed this mode's scratchpad and workspace; the bridges are bound
+  // already.
+  void Execute(KernelRunContext& ctx, DeviceContext* device, uint8_t* scratch) {
     dnnl::stream& stream = device->stream;
     if (scratchpad_) {
-      scratchpad_.set_data_handle(scratchpad);
+      scratchpad_.set_data_handle(scratch);
       args_[DNNL_ARG_SCRATCHPAD] = scratchpad_;
+      scratch += (scratchpad_.get_desc().get_size() + 63) / 64 * 64;
+    }
+    if (workspace_) {
+      workspace_.set_data_handle(scratch);
+      args_[DNNL_ARG_WORKSPACE] = workspace_;
     }
     for (const Binding& b : bindings_) {
       Tensor& t = b.is_output ? *ctx.outputs[b.index] : *ctx.inputs[b.index];
@@ -269,7 +288,7 @@ class ModePrimitive {
     memory::desc desc;
   };
   dnnl::primitive primitive_;
-  memory scratchpad_;
+  memory scratchpad_, workspace_;
   std::vector<Binding> bindings_;
   std::unordered_map<int, memory> args_;  // fixed ones stay; tensors and scratch are rebound per run
 };
@@ -281,7 +300,7 @@ struct KernelScratch {
   size_t scratchpad_offset = 0;
   void Place(std::initializer_list<onednn::LayoutBridge*> bridges, const ModePrimitive& a, const ModePrimitive& b) {
     for (onednn::LayoutBridge* bridge : bridges) bridge->Place(layout);
-    scratchpad_offset = layout.Add(std::max(a.scratchpad_bytes(), b.scratchpad_bytes()));
+    scratchpad_offset = layout.Add(std::max(a.scratch_bytes(), b.scratch_bytes()));
   }
   // Binds the bridges and returns where the scratchpad goes.
   uint8_t* Bind(std::initializer_list<onednn::LayoutBridge*> bridges, DeviceContext* device) const {
@@ -308,8 +327,8 @@ class BatchNormKernel : public Kernel {
     for (bool training : {true, false}) {
       ModePrimitive& mode = training ? training_ : inference_;
       auto pd = ForwardPd(training ? prop_kind::forward_training : prop_kind::forward_inference, l.chosen, eps,
-                          training, e);
-      mode.Init(dnnl::batch_normalization_forward(pd), pd.scratchpad_desc(), e);
+                          training, e, b.epilogue.relu);
+      mode.Init(dnnl::batch_normalization_forward(pd), pd.scratchpad_desc(), e, pd.workspace_desc());
       mode.Bind(DNNL_ARG_SRC, false, 0, &x_);
       mode.Bind(DNNL_ARG_SCALE, false, 1, l.stats);
       mode.Bind(DNNL_ARG_SHIFT, false, 2, l.stats);

@@ -45,7 +45,14 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBinaryKernel(const KernelBuildContex
   const memory::desc src1 = IsScalar(b.inputs[1]) ? BroadcastDesc(out) : dst;
   dnnl::binary primitive;
   STRATA_RETURN_IF_ERROR(onednn::Guard(b.node.Describe(), [&] {
-    primitive = dnnl::binary(dnnl::binary::primitive_desc(dnnl::binary::desc(alg, dst, src1, dst), b.device->engine));
+    dnnl::primitive_attr attr;
+    if (b.epilogue.relu) {  // the plan fused the ReLU after it (runtime/fusion.h)
+      dnnl::post_ops relu;
+      relu.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(relu);
+    }
+    primitive = dnnl::binary(
+        dnnl::binary::primitive_desc(dnnl::binary::desc(alg, dst, src1, dst), attr, b.device->engine));
   }));
   return MakePrimitiveKernel(b.device, primitive,
                              {{DNNL_ARG_SRC_0, false, 0, dst}, {DNNL_ARG_SRC_1, false, 1, src1}, {DNNL_ARG_DST, true, 0, dst}});

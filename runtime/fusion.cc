@@ -64,6 +64,17 @@ Fusions FindFusions(const std::vector<const Node*>& order, const std::vector<Out
     }
     if (e.batch_norm != nullptr || e.residual.valid() || e.relu) fusions.epilogue_of[conv] = e;
   }
+  // A ReLU after a batch norm that is not folded (training), or after an
+  // addition that is not a convolution's residual, runs inside it: oneDNN's
+  // fused-ReLU batch norm, the binary primitive's eltwise post-op. Its
+  // gradient reads the output, which is the same either way.
+  for (const Node* n : order) {
+    if ((n->op() != "BatchNorm" && n->op() != "Add") || fusions.fused_into.count(n)) continue;
+    const Node* next = sole_reader({n, 0});
+    if (next == nullptr || next->op() != "Relu" || fusions.fused_into.count(next)) continue;
+    fusions.epilogue_of[n].relu = true;
+    fusions.fused_into[next] = n;
+  }
   return fusions;
 }
 

@@ -31,7 +31,8 @@ namespace strata::runtime {
 // --nokeep_layouts`).
 struct PassOptions {
   // Batch norm (inference), residual additions and ReLUs into the
-  // convolutions before them.
+  // convolutions before them; ReLUs into the batch norms (training) and
+  // additions before them.
   bool fuse_conv_relu = true;
   // Intermediate values share one arena where their lifetimes allow
   // (runtime/memory_plan.h); off, each has its own buffer.
@@ -45,7 +46,8 @@ struct PassOptions {
   bool keep_weight_layouts = true;
 };
 
-// What runs inside one convolution after it, in this order.
+// What runs inside one convolution after it, in this order; for a batch
+// norm or an addition, only the ReLU.
 struct ConvEpilogue {
   const Node* batch_norm = nullptr;  // folded, inference only
   Output residual;                   // added; invalid: none
@@ -53,12 +55,13 @@ struct ConvEpilogue {
 };
 
 struct Fusions {
-  std::unordered_map<const Node*, ConvEpilogue> epilogue_of;  // Conv2D -> its epilogue
-  // A fused BatchNorm, Add or Relu -> the Conv2D whose output it shares.
+  // Conv2D, BatchNorm or Add -> what runs inside it.
+  std::unordered_map<const Node*, ConvEpilogue> epilogue_of;
+  // A fused BatchNorm, Add or Relu -> the node whose output it shares.
   std::unordered_map<const Node*, const Node*> fused_into;
 
-  // The node whose kernel computes n's output 0: the convolution n is fused
-  // into, or n itself.
+  // The node whose kernel computes n's output 0: the node n is fused into,
+  // or n itself.
   const Node* ComputedBy(const Node* n) const {
     auto f = fused_into.find(n);
     return f != fused_into.end() ? f->second : n;

@@ -104,18 +104,40 @@ TEST(FindFusions, InferenceFoldsBatchNormAndTakesTheResidualAndRelu) {
   EXPECT_EQ(f.fused_into.at(m.relu.node), m.conv.node);
 }
 
-TEST(FindFusions, TrainingKeepsBatchNormAndStopsTheChainThere) {
+TEST(FindFusions, TrainingKeepsBatchNormAndTheAdditionTakesTheRelu) {
   ConvBnAddRelu m;
   const runtime::Fusions f = runtime::FindFusions(m.Order(), {m.relu}, {}, /*training=*/true);
-  EXPECT_TRUE(f.epilogue_of.empty()) << "batch statistics cannot be folded";
-  EXPECT_TRUE(f.fused_into.empty());
+  EXPECT_EQ(f.epilogue_of.count(m.conv.node), 0u) << "batch statistics cannot be folded";
+  EXPECT_EQ(f.fused_into.count(m.bn.node), 0u);
+  EXPECT_EQ(f.fused_into.count(m.add.node), 0u);
+  EXPECT_EQ(f.fused_into.at(m.relu.node), m.add.node);
+  EXPECT_TRUE(f.epilogue_of.at(m.add.node).relu);
+  EXPECT_EQ(f.fused_into.size(), 1u);
 }
 
 TEST(FindFusions, BatchNormWhoseStatisticsAreReadIsNotFolded) {
   ConvBnAddRelu m;
   const runtime::Fusions f =
       runtime::FindFusions(m.Order(), {m.relu, Output{m.bn.node, 1}}, {}, /*training=*/false);
-  EXPECT_TRUE(f.epilogue_of.empty());
+  EXPECT_EQ(f.epilogue_of.count(m.conv.node), 0u);
+  EXPECT_EQ(f.fused_into.count(m.bn.node), 0u);
+  EXPECT_EQ(f.fused_into.at(m.relu.node), m.add.node) << "the ReLU still goes into the addition";
+}
+
+TEST(FindFusions, TrainingBatchNormTakesTheReluAfterIt) {
+  Graph g;
+  Output x = ops::Placeholder(g, "x", Shape({2, 4, 8, 8}));
+  auto channel = [&](const char* name) { return ops::Const(g, Tensor(DType::kFloat32, Shape({4})), name); };
+  Output bn = ops::BatchNorm(g, x, channel("gamma"), channel("beta"), channel("mean"), channel("var"), {}, "bn");
+  Output relu = ops::Relu(g, bn, "relu");
+  Output tanh = ops::Tanh(g, relu, "tanh");
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  std::vector<const Node*> order;
+  for (const auto& n : g.nodes()) order.push_back(n.get());
+  runtime::Fusions f = runtime::FindFusions(order, {tanh}, {}, /*training=*/true);
+  EXPECT_EQ(f.fused_into.at(relu.node), bn.node);
+  EXPECT_TRUE(f.epilogue_of.at(bn.node).relu);
+  EXPECT_TRUE(runtime::FindFusions(order, {tanh, bn}, {}, true).fused_into.empty()) << "bn fetched";
 }
 
 TEST(FindFusions, ResidualComputedAfterTheConvolutionIsNotTaken) {
