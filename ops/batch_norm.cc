@@ -212,6 +212,15 @@ Layouts ChooseLayouts(const KernelBuildContext& b, int x_index, float epsilon) {
   return l;
 }
 
+// The plan sizes the tensor that carries a fused ReLU's mask from the
+// forward to the backward before oneDNN is asked (runtime/fusion.h); a
+// larger workspace is a bug, thrown as a dnnl::error for the kernel's Guard.
+void CheckMask(const TensorSpec& mask, const memory::desc& workspace) {
+  if (static_cast<int64_t>(workspace.get_size()) > mask.shape.num_elements()) {
+    throw dnnl::error(dnnl_runtime_error, "the ReLU mask tensor is smaller than the primitive's workspace");
+  }
+}
+
 // How data input i is stored, in the primitives' 4-D view: blocked by the
 // plan, or plain.
 memory::desc StoredInput(const KernelBuildContext& b, int i, const Layouts& l) {
@@ -328,7 +337,14 @@ class BatchNormKernel : public Kernel {
       ModePrimitive& mode = training ? training_ : inference_;
       auto pd = ForwardPd(training ? prop_kind::forward_training : prop_kind::forward_inference, l.chosen, eps,
                           training, e, b.epilogue.relu);
-      mode.Init(dnnl::batch_normalization_forward(pd), pd.scratchpad_desc(), e, pd.workspace_desc());
+      if (training && b.outputs.size() > 3) {
+        // The plan keeps the ReLU's mask for the gradient (output 3).
+        CheckMask(b.outputs[3], pd.workspace_desc());
+        mode.Init(dnnl::batch_normalization_forward(pd), pd.scratchpad_desc(), e);
+        mode.Bind(DNNL_ARG_WORKSPACE, true, 3, pd.workspace_desc());
+      } else {
+        mode.Init(dnnl::batch_normalization_forward(pd), pd.scratchpad_desc(), e, pd.workspace_desc());
+      }
       mode.Bind(DNNL_ARG_SRC, false, 0, &x_);
       mode.Bind(DNNL_ARG_SCALE, false, 1, l.stats);
       mode.Bind(DNNL_ARG_SHIFT, false, 2, l.stats);
@@ -391,14 +407,22 @@ class BatchNormGradKernel : public Kernel {
     // argument (use_shift is what makes it compute dbeta) though it never
     // reads it, and beta is not an input of this op: a [C] placeholder.
     memory unused_shift(l.stats, e);
+    // With a fused ReLU (training plans only), dy is the gradient of the
+    // ReLU's output, masked by what the forward kept (the last input).
+    relu_ = b.epilogue.relu;
     for (bool training : {true, false}) {
+      if (relu_ && !training) continue;
       ModePrimitive& mode = training ? training_ : inference_;
-      auto hint = ForwardPd(prop_kind::forward_training, l.chosen, epsilon, training, e);
+      auto hint = ForwardPd(prop_kind::forward_training, l.chosen, epsilon, training, e, relu_);
       dnnl::batch_normalization_backward::primitive_desc pd(
           dnnl::batch_normalization_backward::desc(prop_kind::backward, l.chosen, l.chosen, epsilon,
-                                                   Flags(training)),
+                                                   Flags(training, relu_)),
           UserScratchpad(), e, hint);
       mode.Init(dnnl::batch_normalization_backward(pd), pd.scratchpad_desc(), e);
+      if (relu_) {
+        CheckMask(b.inputs[5], pd.workspace_desc());
+        mode.Bind(DNNL_ARG_WORKSPACE, false, 5, pd.workspace_desc());
+      }
       mode.Bind(DNNL_ARG_DIFF_DST, false, 0, &dy_);
       mode.Bind(DNNL_ARG_SRC, false, 1, &x_);
       mode.Bind(DNNL_ARG_SCALE, false, 2, l.stats);
@@ -413,6 +437,9 @@ class BatchNormGradKernel : public Kernel {
   }
 
   absl::Status Run(KernelRunContext& ctx) override {
+    if (relu_ && !Training(ctx)) {
+      return absl::InternalError("a batch norm gradient with a fused ReLU runs only in training plans");
+    }
     uint8_t* scratchpad = scratch_.Bind({&dy_, &x_, &dx_}, device_);
     (Training(ctx) ? training_ : inference_).Execute(ctx, device_, scratchpad);
     return absl::OkStatus();
@@ -420,6 +447,7 @@ class BatchNormGradKernel : public Kernel {
 
  private:
   DeviceContext* device_;
+  bool relu_ = false;
   onednn::LayoutBridge dy_, x_, dx_;
   ModePrimitive training_, inference_;
   KernelScratch scratch_;

@@ -7,6 +7,36 @@ namespace strata::runtime {
 
 using Value = std::pair<const Node*, int>;
 
+namespace {
+
+// The ReLU's gradient of a batch norm with a fused ReLU into the batch
+// norm's own gradient, when it is that gradient's sole input: it reads the
+// ReLU's output (y), and BatchNormGrad differentiates this batch norm (same
+// x, saved statistics and epsilon).
+template <typename SoleReader>
+void FuseReluGradient(const Node* bn, const Node* relu, const std::map<Value, std::vector<const Node*>>& readers,
+                      SoleReader sole_reader, Fusions& fusions) {
+  auto it = readers.find({relu, 0});
+  if (it == readers.end()) return;
+  for (const Node* g : it->second) {
+    if (g == nullptr || g->op() != "EltwiseGrad" || g->inputs().size() != 2) continue;
+    if (g->inputs()[1].node != relu || g->Attr<std::string>("kind").value_or("") != "relu") continue;
+    const Node* b = sole_reader(Value{g, 0});
+    if (b == nullptr || b->op() != "BatchNormGrad" || b->inputs().size() != 5) continue;
+    const std::vector<Output>& in = b->inputs();
+    const bool same = in[0].node == g && in[1].node == bn->inputs()[0].node &&
+                      in[1].index == bn->inputs()[0].index && in[3].node == bn && in[3].index == 1 &&
+                      in[4].node == bn && in[4].index == 2 &&
+                      b->Attr<double>("epsilon").value_or(-1) == bn->Attr<double>("epsilon").value_or(-2);
+    if (!same || fusions.relu_grad_into.count(b)) continue;
+    fusions.relu_grad_into[b] = {bn, g};
+    fusions.absorbed.insert(g);
+    return;
+  }
+}
+
+}  // namespace
+
 Fusions FindFusions(const std::vector<const Node*>& order, const std::vector<Output>& fetches,
                     const PassOptions& options, bool training) {
   Fusions fusions;
@@ -74,6 +104,7 @@ Fusions FindFusions(const std::vector<const Node*>& order, const std::vector<Out
     if (next == nullptr || next->op() != "Relu" || fusions.fused_into.count(next)) continue;
     fusions.epilogue_of[n].relu = true;
     fusions.fused_into[next] = n;
+    if (training && n->op() == "BatchNorm") FuseReluGradient(n, next, readers, sole_reader, fusions);
   }
   return fusions;
 }

@@ -20,6 +20,7 @@
 
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "graph/graph.h"
@@ -59,6 +60,22 @@ struct Fusions {
   std::unordered_map<const Node*, ConvEpilogue> epilogue_of;
   // A fused BatchNorm, Add or Relu -> the node whose output it shares.
   std::unordered_map<const Node*, const Node*> fused_into;
+  // Training: a BatchNormGrad whose batch norm ran with a fused ReLU -> that
+  // batch norm and the ReLU's gradient (EltwiseGrad), which the backward
+  // applies itself from the mask the forward left (its workspace: a value
+  // of the plan from one to the other). The EltwiseGrad then does not run.
+  struct ReluGradient {
+    const Node* batch_norm = nullptr;
+    const Node* relu_grad = nullptr;
+  };
+  std::unordered_map<const Node*, ReluGradient> relu_grad_into;
+  std::unordered_set<const Node*> absorbed;  // those EltwiseGrads
+
+  // The plan value that carries such a batch norm's ReLU mask: (batch norm,
+  // kReluMaskOutput), after its three outputs; one byte per element, as
+  // much as any oneDNN implementation keeps.
+  static constexpr int kReluMaskOutput = 3;
+  static int64_t ReluMaskBytes(const Node& batch_norm) { return batch_norm.output_spec(0).shape.num_elements(); }
 
   // The node whose kernel computes n's output 0: the node n is fused into,
   // or n itself.

@@ -50,7 +50,9 @@ MemoryPlan PlanMemory(const std::vector<const Node*>& order, const std::vector<O
   };
   std::map<Value, Lifetime> lives;
   for (const Node* n : order) {
-    if (n->def().is_source || fusions.fused_into.count(n) || n->def().aliases_input) continue;
+    if (n->def().is_source || fusions.fused_into.count(n) || n->def().aliases_input || fusions.absorbed.count(n)) {
+      continue;
+    }
     for (int k = 0; k < n->num_outputs(); ++k) {
       const TensorSpec& spec = n->output_spec(k);
       Lifetime& l = lives[{n, k}];
@@ -59,11 +61,23 @@ MemoryPlan PlanMemory(const std::vector<const Node*>& order, const std::vector<O
       l.first = l.last = step_of[n];
     }
   }
+  auto read_at = [&](Value v, int64_t step) {
+    auto it = lives.find(root(v));
+    if (it != lives.end()) it->second.last = std::max(it->second.last, step);
+  };
   for (const Node* n : order) {
-    for (const Output& in : n->inputs()) {
-      auto it = lives.find(root({in.node, in.index}));
-      if (it != lives.end()) it->second.last = std::max(it->second.last, step_of[n]);
-    }
+    for (const Output& in : n->inputs()) read_at({in.node, in.index}, step_of[n]);
+  }
+  // A batch norm's gradient that applies its ReLU's gradient reads that
+  // gradient's input, and the mask the batch norm wrote for it.
+  for (const auto& [grad, f] : fusions.relu_grad_into) {
+    Lifetime& mask = lives[{f.batch_norm, Fusions::kReluMaskOutput}];
+    mask.value = {f.batch_norm, Fusions::kReluMaskOutput};
+    mask.bytes = Rounded(Fusions::ReluMaskBytes(*f.batch_norm));
+    mask.first = step_of[f.batch_norm];
+    mask.last = step_of[grad];
+    const Output& dy = f.relu_grad->inputs()[0];
+    read_at({dy.node, dy.index}, step_of[grad]);
   }
   const int64_t end = static_cast<int64_t>(order.size());
   for (const Output& o : fetches) {

@@ -209,6 +209,8 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   for (const Node* n : order) {
     if (auto f = fusions.fused_into.find(n); f != fusions.fused_into.end()) fused_nodes[f->second].push_back(n);
   }
+  std::unordered_set<const Node*> masked_batch_norms;  // that write a ReLU mask for their gradient
+  for (const auto& [grad, f] : fusions.relu_grad_into) masked_batch_norms.insert(f.batch_norm);
   // Sources first: a kernel may read values its node does not (a folded
   // batch norm's parameters), scheduled after it.
   std::vector<const Node*> build_order = order;
@@ -219,7 +221,8 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     std::vector<LayoutRef>& out_layouts = plan->layouts[n->id()];
     out_layouts.resize(n->num_outputs());
     const OpDef& def = n->def();
-    if (fusions.fused_into.count(n)) continue;  // bound with the convolution it is fused into
+    if (fusions.fused_into.count(n)) continue;  // bound with the node it is fused into
+    if (fusions.absorbed.count(n)) continue;    // its batch norm's gradient applies it
     if (def.is_source) {
       if (n->op() == "Placeholder") {
         if (!fed.count(n)) {
@@ -270,6 +273,13 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
       }
       epilogue.relu = e.relu;
     }
+    // A batch norm's gradient that applies its fused ReLU's gradient: from
+    // that gradient's input, through the mask the batch norm left.
+    if (auto f = fusions.relu_grad_into.find(n); f != fusions.relu_grad_into.end()) {
+      inputs[0] = f->second.relu_grad->inputs()[0];
+      inputs.push_back(Output{const_cast<Node*>(f->second.batch_norm), Fusions::kReluMaskOutput});
+      epilogue.relu = true;
+    }
     for (const Output& in : inputs) {
       Tensor* t = &plan->values[in.node->id()][in.index];
       step.ctx.inputs.push_back(t);
@@ -300,6 +310,13 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
       } else {
         outs.emplace_back(out_specs[k]);
       }
+    }
+    if (masked_batch_norms.count(n)) {
+      const TensorSpec mask{DType::kUInt8, Shape{Fusions::ReluMaskBytes(*n)}};
+      auto at = memory.offsets.find({n, Fusions::kReluMaskOutput});
+      outs.push_back(at != memory.offsets.end() ? Tensor::View(mask, plan->arena, at->second) : Tensor(mask));
+      out_specs.push_back(mask);
+      out_layouts.resize(outs.size());
     }
     for (Tensor& t : outs) step.ctx.outputs.push_back(&t);
     const KernelFactory& factory = options_.reference_float64 ? def.reference_kernel : def.kernel;

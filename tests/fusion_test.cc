@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "autodiff/gradients.h"
 #include "ops/batch_norm.h"
 #include "ops/conv.h"
 #include "ops/math.h"
@@ -19,6 +20,7 @@
 #include "ops/state.h"
 #include "optim/sgd.h"
 #include "runtime/fusion.h"
+#include "runtime/profile.h"
 #include "runtime/session.h"
 #include "zoo/model.h"
 
@@ -354,6 +356,82 @@ TEST(Fusion, FoldedBatchNormMatchesTheSeparateOps) {
     }
   }
   ExpectEpilogueMatches(1, 1, true, true, 256, 64);
+}
+
+// x -> batch norm -> ReLU -> sum(y * c), differentiated for x, gamma and
+// beta. In training the ReLU runs inside the batch norm and its gradient
+// inside the batch norm's gradient, from the mask the forward kept.
+struct BatchNormRelu {
+  Graph g;
+  Output x, c, gamma, beta, relu, loss;
+  std::vector<Output> grads;
+  BatchNormRelu() {
+    x = ops::Placeholder(g, "x", Shape({4, 32, 6, 6}));
+    gamma = ops::Variable(g, "gamma", Shape({32}), ops::Initializer::Constant(1.5));
+    beta = ops::Variable(g, "beta", Shape({32}), ops::Initializer::Constant(0.25));
+    Output mean = ops::Variable(g, "mean", Shape({32}), ops::Initializer::Zeros(), false);
+    Output var = ops::Variable(g, "var", Shape({32}), ops::Initializer::Constant(1.0), false);
+    relu = ops::Relu(g, ops::BatchNorm(g, x, gamma, beta, mean, var, {}, "bn"), "relu");
+    c = ops::Placeholder(g, "c", Shape({4, 32, 6, 6}));
+    loss = ops::Sum(g, ops::Mul(g, relu, c), "loss");
+    auto d = autodiff::Gradients(g, loss, {x, gamma, beta});
+    EXPECT_TRUE(d.ok()) << d.status();
+    if (d.ok()) grads = *d;
+  }
+};
+
+TEST(FindFusions, BatchNormGradientTakesTheGradientOfItsFusedRelu) {
+  BatchNormRelu m;
+  ASSERT_TRUE(m.g.status().ok()) << m.g.status();
+  std::vector<const Node*> order;
+  for (const auto& n : m.g.nodes()) order.push_back(n.get());
+  const Node* grad = m.grads[1].node;  // dgamma is BatchNormGrad's output 1
+  ASSERT_EQ(grad->op(), "BatchNormGrad");
+  const runtime::Fusions f = runtime::FindFusions(order, m.grads, {}, /*training=*/true);
+  ASSERT_EQ(f.relu_grad_into.count(grad), 1u);
+  const Node* relu_grad = f.relu_grad_into.at(grad).relu_grad;
+  EXPECT_EQ(relu_grad->op(), "EltwiseGrad");
+  EXPECT_EQ(f.relu_grad_into.at(grad).batch_norm, m.relu.node->inputs()[0].node);
+  EXPECT_TRUE(f.absorbed.count(relu_grad));
+  EXPECT_TRUE(runtime::FindFusions(order, m.grads, {}, /*training=*/false).relu_grad_into.empty())
+      << "inference plans do not fuse into batch norm's gradient";
+  std::vector<Output> fetches = m.grads;
+  fetches.push_back(Output{const_cast<Node*>(relu_grad), 0});
+  EXPECT_TRUE(runtime::FindFusions(order, fetches, {}, true).relu_grad_into.empty()) << "its output fetched";
+}
+
+TEST(Fusion, BatchNormWithReluTrainsAsTheSeparateOps) {
+  BatchNormRelu m;
+  ASSERT_TRUE(m.g.status().ok()) << m.g.status();
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Tensor x(m.x.spec()), c(DType::kFloat32, Shape({4, 32, 6, 6}));
+  for (float& v : x.flat<float>()) v = normal(rng);
+  for (float& v : c.flat<float>()) v = normal(rng);
+  runtime::SessionOptions unfused;
+  unfused.passes.fuse_conv_relu = false;
+  RunOptions train;
+  train.training = true;
+  std::vector<std::vector<Tensor>> results;
+  std::vector<int> relu_ops;  // Relu and EltwiseGrad kernels that ran
+  for (const runtime::SessionOptions& options : {runtime::SessionOptions{}, unfused}) {
+    auto s = runtime::Session::Create(m.g, options);
+    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_TRUE((*s)->InitializeVariables(1).ok());
+    runtime::Profile profile;
+    auto r = (*s)->Run({{m.x, x}, {m.c, c}}, m.grads, {}, train, &profile);
+    ASSERT_TRUE(r.ok()) << r.status();
+    results.push_back(*r);
+    relu_ops.push_back(static_cast<int>(std::count_if(profile.events().begin(), profile.events().end(),
+                                                      [](const runtime::OpEvent& e) {
+                                                        return e.op == "Relu" || e.op == "EltwiseGrad";
+                                                      })));
+  }
+  EXPECT_EQ(relu_ops[0], 0) << "both run inside the batch norm and its gradient";
+  EXPECT_EQ(relu_ops[1], 2);
+  for (size_t i = 0; i < m.grads.size(); ++i) {
+    EXPECT_LE(MaxRelativeDifference(results[0][i], results[1][i]), 1e-5) << "gradient " << i;
+  }
 }
 
 }  // namespace
