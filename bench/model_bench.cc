@@ -110,7 +110,8 @@ absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
   }
   const int64_t variables = session->variables().num_bytes();
   result.predicted_peak_bytes =
-      baseline + variables + result.arena_bytes + session->scratch_bytes() + x.num_bytes() + y.num_bytes();
+      baseline + variables + result.arena_bytes + session->scratch_bytes() + session->held_bytes() + x.num_bytes() +
+      y.num_bytes();
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   if (o.floor) {

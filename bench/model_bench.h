@@ -50,7 +50,8 @@ struct BenchResult {
   int64_t unshared_bytes = 0;
   // The peak the plan predicts: the process before the session existed,
   // plus the variables (weights, optimizer state), the arena, the shared
-  // kernel scratch and the fed inputs.
+  // kernel scratch, what kernels keep between runs (reordered or folded
+  // weights: Session::held_bytes) and the fed inputs.
   int64_t predicted_peak_bytes = 0;
   // With BenchOptions::floor: each convolution pass, and their floors' sum
   // (the time below which no framework runs this step's convolutions).

@@ -95,6 +95,9 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual absl::Status Run(KernelRunContext& ctx) = 0;
+  // Memory the kernel holds between runs (weights it keeps reordered or
+  // folded): part of the plan's predicted peak.
+  virtual int64_t held_bytes() const { return 0; }
 };
 
 // Given the node and the static specs, builds what the kernel needs once
@@ -113,6 +116,9 @@ struct KernelBuildContext {
     bool batch_norm = false;
     double batch_norm_epsilon = 0;
     bool residual = false;
+    // The output shares the residual's buffer (runtime/fusion.h
+    // ConvEpilogue::residual_in_place): accumulate onto it, copy nothing.
+    bool residual_in_place = false;
     bool relu = false;
     bool any() const { return batch_norm || residual || relu; }
   } epilogue;

@@ -324,6 +324,11 @@ class ConvForwardKernel : public BridgedKernel {
     BindFixed(DNNL_ARG_BIAS, memory(bias, device->engine, folded_b_.data()));
   }
 
+  int64_t held_bytes() const override {
+    const int64_t folded = bn_input_ < 0 ? 0 : folded_w_.num_bytes() + static_cast<int64_t>(folded_b_.size() * 4);
+    return BridgedKernel::held_bytes() + folded;
+  }
+
   absl::Status Run(KernelRunContext& ctx) override {
     if (bn_input_ < 0) return BridgedKernel::Run(ctx);
     if (!constant_ || !folded_ || folded_generation_ != ctx.variables_generation) Fold(ctx);
@@ -387,7 +392,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
     };
     ResidualBy residual_by = e.residual ? ResidualBy::kSum : ResidualBy::kNone;
     auto pd = make(residual_by, memory::desc());
-    if (e.residual) {
+    // In place, the sum it is: a binary post-op reading the buffer the
+    // convolution writes (and may accumulate partial sums in) is not safe.
+    if (e.residual && !e.residual_in_place) {
       // A binary addition reads the residual once; the sum post-op needs a
       // copy first. Binary where the implementation stays the same.
       try {
@@ -414,8 +421,10 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
       k->SetPreExecute([copy, stored, engine, residual_input](KernelRunContext& ctx,
                                                                const std::unordered_map<int, memory>& args,
                                                                dnnl::stream& stream) {
-        memory from(stored, engine, ctx.inputs[residual_input]->raw_data());
         memory to = args.at(DNNL_ARG_DST);
+        // In place, in the residual's own layout: it is there already.
+        if (to.get_data_handle() == ctx.inputs[residual_input]->raw_data() && to.get_desc() == stored) return;
+        memory from(stored, engine, ctx.inputs[residual_input]->raw_data());
         copy.execute(stream, from, to);
       });
     }

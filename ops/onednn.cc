@@ -261,6 +261,12 @@ void BridgedKernel::SetPrimitive(dnnl::primitive p, const memory::desc& scratchp
   }
 }
 
+int64_t BridgedKernel::held_bytes() const {
+  int64_t bytes = 0;
+  for (const Arg& a : inputs_) bytes += a.bridge.held_bytes();
+  return bytes;
+}
+
 absl::Status BridgedKernel::Run(KernelRunContext& ctx) {
   dnnl::stream& stream = device_->stream;
   uint8_t* scratch = device_->scratch.Get(scratch_.total());

@@ -126,6 +126,8 @@ class LayoutBridge {
   LayoutBridge() = default;
   LayoutBridge(const memory::desc& stored, const memory::desc& chosen, const dnnl::engine& engine);
   bool needs_reorder() const { return needs_reorder_; }
+  // The kept copy's bytes (KeepCopy), 0 for a copy in the shared scratch.
+  int64_t held_bytes() const { return keep_copy_ ? static_cast<int64_t>(scratch_.get_desc().get_size()) : 0; }
   // The reorder's copy lives in the kernel's shared scratch: Place reserves
   // its region in the kernel's layout (at build), Bind points it into the
   // scratch buffer (at every run, before In or Out).
@@ -215,6 +217,7 @@ class BridgedKernel : public Kernel {
   // and the bridges' copies come from the device's shared scratch. Call last.
   void SetPrimitive(dnnl::primitive p, const memory::desc& scratchpad);
   absl::Status Run(KernelRunContext& ctx) override;
+  int64_t held_bytes() const override;
 
  private:
   struct Arg {

@@ -35,6 +35,32 @@ void FuseReluGradient(const Node* bn, const Node* relu, const std::map<Value, st
   }
 }
 
+// Whether `conv` may write over the buffer of `residual`: a value computed
+// by a kernel (not a source, not a view) that nothing fetches and that no
+// kernel reads at or after conv's step, through any value stored in the
+// same buffer (the outputs of what is fused into its producer). Readers
+// fused into a kernel run at that kernel's step; the residual's own add is
+// fused into conv. Fusions decided for later convolutions are not known
+// yet: their readers count at their own, later, step (so: not in place).
+bool LastReadBy(const Output& residual, const Node* conv, const std::vector<const Node*>& order,
+                const std::map<const Node*, int64_t>& step,
+                const std::map<Value, std::vector<const Node*>>& readers, const Fusions& fusions) {
+  const Node* producer = fusions.ComputedBy(residual.node);
+  if (producer->def().is_source || producer->def().aliases_input || residual.index != 0) return false;
+  for (const Node* n : order) {
+    if (fusions.ComputedBy(n) != producer) continue;
+    auto it = readers.find({n, 0});
+    if (it == readers.end()) continue;
+    for (const Node* r : it->second) {
+      if (r == nullptr || r == conv) return false;  // fetched, or an input of the convolution too
+      const Node* runs_in = fusions.ComputedBy(r);
+      if (runs_in == producer || runs_in == conv) continue;  // before it, or the residual add itself
+      if (step.at(runs_in) >= step.at(conv)) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 Fusions FindFusions(const std::vector<const Node*>& order, const std::vector<Output>& fetches,
@@ -84,6 +110,7 @@ Fusions FindFusions(const std::vector<const Node*>& order, const std::vector<Out
           other.spec() == next->output_spec(0)) {
         e.residual = other;
         fusions.fused_into[next] = conv;
+        e.residual_in_place = LastReadBy(other, conv, order, step, readers, fusions);
         at = {next, 0};
         next = sole_reader(at);
       }

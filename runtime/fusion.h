@@ -52,6 +52,10 @@ struct PassOptions {
 struct ConvEpilogue {
   const Node* batch_norm = nullptr;  // folded, inference only
   Output residual;                   // added; invalid: none
+  // The convolution writes over the residual's buffer (this convolution is
+  // the last to read it), accumulating onto it with oneDNN's sum post-op:
+  // no copy of the residual first.
+  bool residual_in_place = false;
   bool relu = false;
 };
 

@@ -38,6 +38,8 @@ MemoryPlan PlanMemory(const std::vector<const Node*>& order, const std::vector<O
       target = {f->second, 0};
     } else if (n->def().aliases_input && !n->inputs().empty()) {
       target = {n->inputs()[0].node, n->inputs()[0].index};
+    } else if (auto e = fusions.epilogue_of.find(n); e != fusions.epilogue_of.end() && e->second.residual_in_place) {
+      target = {e->second.residual.node, e->second.residual.index};  // written over the residual
     } else {
       continue;
     }
@@ -50,7 +52,8 @@ MemoryPlan PlanMemory(const std::vector<const Node*>& order, const std::vector<O
   };
   std::map<Value, Lifetime> lives;
   for (const Node* n : order) {
-    if (n->def().is_source || fusions.fused_into.count(n) || n->def().aliases_input || fusions.absorbed.count(n)) {
+    if (n->def().is_source || fusions.fused_into.count(n) || n->def().aliases_input || fusions.absorbed.count(n) ||
+        alias_root.count({n, 0})) {
       continue;
     }
     for (int k = 0; k < n->num_outputs(); ++k) {

@@ -269,6 +269,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
       }
       if (e.residual.valid()) {
         epilogue.residual = true;
+        epilogue.residual_in_place = e.residual_in_place;
         inputs.push_back(e.residual);
       }
       epilogue.relu = e.relu;
@@ -305,7 +306,9 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     }
     for (int k = 0; k < static_cast<int>(out_specs.size()); ++k) {
       auto at = memory.offsets.find({n, k});
-      if (at != memory.offsets.end()) {
+      if (epilogue.residual_in_place && k == 0) {
+        outs.push_back(*step.ctx.inputs.back());  // written over the residual (the last input)
+      } else if (at != memory.offsets.end()) {
         outs.push_back(Tensor::View(out_specs[k], plan->arena, at->second));
       } else {
         outs.emplace_back(out_specs[k]);
@@ -371,6 +374,14 @@ std::vector<PlanMemoryStats> Session::plan_memory() const {
 }
 
 int64_t Session::scratch_bytes() const { return static_cast<int64_t>(device_->scratch.capacity()); }
+
+int64_t Session::held_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& [key, plan] : plans_) {
+    for (const Plan::Step& step : plan->steps) bytes += step.kernel->held_bytes();
+  }
+  return bytes;
+}
 
 absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::vector<Output>& fetches,
                                                  const std::vector<Node*>& targets, const RunOptions& options,

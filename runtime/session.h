@@ -69,6 +69,8 @@ class Session {
   std::vector<PlanMemoryStats> plan_memory() const;
   // The scratch buffer the kernels share (layout copies, oneDNN scratchpads).
   int64_t scratch_bytes() const;
+  // What the kernels of every cached plan hold between runs (Kernel::held_bytes).
+  int64_t held_bytes() const;
 
  private:
   Session(const Graph& graph, SessionOptions options, std::shared_ptr<VariableStore> store);

@@ -104,6 +104,21 @@ TEST(FindFusions, InferenceFoldsBatchNormAndTakesTheResidualAndRelu) {
   EXPECT_EQ(f.fused_into.at(m.bn.node), m.conv.node);
   EXPECT_EQ(f.fused_into.at(m.add.node), m.conv.node);
   EXPECT_EQ(f.fused_into.at(m.relu.node), m.conv.node);
+  EXPECT_TRUE(e.residual_in_place) << "the add is the shortcut's last reader";
+}
+
+TEST(FindFusions, ResidualReadLaterIsNotOverwritten) {
+  ConvBnAddRelu m;
+  // Something after the block still reads the shortcut.
+  Output later = ops::Tanh(m.g, m.shortcut, "later");
+  ASSERT_TRUE(m.g.status().ok()) << m.g.status();
+  std::vector<const Node*> order = m.Order();
+  const runtime::Fusions f = runtime::FindFusions(order, {m.relu, later}, {}, /*training=*/false);
+  EXPECT_EQ(f.epilogue_of.at(m.conv.node).residual.node, m.shortcut.node);
+  EXPECT_FALSE(f.epilogue_of.at(m.conv.node).residual_in_place);
+  order.pop_back();  // without the tanh, but with the shortcut fetched
+  const runtime::Fusions g = runtime::FindFusions(order, {m.relu, m.shortcut}, {}, /*training=*/false);
+  EXPECT_FALSE(g.epilogue_of.at(m.conv.node).residual_in_place);
 }
 
 TEST(FindFusions, TrainingKeepsBatchNormAndTheAdditionTakesTheRelu) {

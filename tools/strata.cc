@@ -388,7 +388,7 @@ int RunBench() {
       r->images_per_second, r->peak_rss_bytes / 1048576.0, trace.empty() ? "" : " (profiled: slower)");
   std::cout << absl::StrFormat(
       "memory plan: intermediate values %.1f MiB in one arena (%.1f MiB with a buffer each); predicted peak "
-      "%.1f MiB (process before the session, variables, arena, kernel scratch, inputs)\n",
+      "%.1f MiB (process before the session, variables, arena, kernel scratch, weights kernels keep, inputs)\n",
       r->arena_bytes / 1048576.0, r->unshared_bytes / 1048576.0, r->predicted_peak_bytes / 1048576.0);
   if (!trace.empty()) {
     std::cout << profile.FormatTotals();
