@@ -120,6 +120,9 @@ struct KernelBuildContext {
     // ConvEpilogue::residual_in_place): accumulate onto it, copy nothing.
     bool residual_in_place = false;
     bool relu = false;
+    // For an EltwiseGrad: dy is the sum of inputs 0 and 1 (the plan fused
+    // the Add before it); the forward value is input 2.
+    bool dy_is_sum = false;
     bool any() const { return batch_norm || residual || relu; }
   } epilogue;
   // Set by the layout pass for kernels of LayoutSupport::kAny: the layout

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -422,9 +423,18 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
                                                                const std::unordered_map<int, memory>& args,
                                                                dnnl::stream& stream) {
         memory to = args.at(DNNL_ARG_DST);
+        void* residual = ctx.inputs[residual_input]->raw_data();
+        const bool in_place = to.get_data_handle() == residual;
         // In place, in the residual's own layout: it is there already.
-        if (to.get_data_handle() == ctx.inputs[residual_input]->raw_data() && to.get_desc() == stored) return;
-        memory from(stored, engine, ctx.inputs[residual_input]->raw_data());
+        if (in_place && to.get_desc() == stored) return;
+        memory from(stored, engine, residual);
+        if (in_place) {
+          // In place but in another layout (a plan whose layouts differ
+          // around this convolution): reorder from a copy, not over itself.
+          memory copy_of(stored, engine);
+          std::memcpy(copy_of.get_data_handle(), residual, stored.get_size());
+          from = copy_of;
+        }
         copy.execute(stream, from, to);
       });
     }

@@ -122,8 +122,31 @@ absl::Status EltwiseGradShape(InferenceContext& c) {
   return absl::OkStatus();
 }
 
+// dx = (a + b) where y > 0, else 0, in one pass: the ReLU's gradient of a
+// value whose gradient arrives in two parts (a shortcut's), with the Add
+// that summed them fused in (KernelBuildContext::Epilogue::dy_is_sum).
+class SummedReluGradKernel : public Kernel {
+ public:
+  absl::Status Run(KernelRunContext& ctx) override {
+    const float* a = In<float>(ctx, 0);
+    const float* b = In<float>(ctx, 1);
+    const float* y = In<float>(ctx, 2);
+    float* dx = Out<float>(ctx, 0);
+    const int64_t n = ctx.outputs[0]->num_elements();
+#pragma omp parallel for simd if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0 ? a[i] + b[i] : 0.0f;
+    return absl::OkStatus();
+  }
+};
+
 absl::StatusOr<std::unique_ptr<Kernel>> EltwiseGradKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(const EltwiseKind* k, KindOf(b.node));
+  if (b.epilogue.dy_is_sum) {
+    if (std::string(k->kind) != "relu" || b.inputs.size() != 3) {
+      return absl::InternalError(absl::StrCat(b.node.Describe(), ": only a relu gradient takes its dy as a sum"));
+    }
+    return std::unique_ptr<Kernel>(new SummedReluGradKernel());
+  }
   const memory::desc data = FlatDesc(b.inputs[0]);
   dnnl::eltwise_backward p;
   STRATA_RETURN_IF_ERROR(onednn::Guard(b.node.Describe(), [&] {

@@ -133,6 +133,18 @@ Fusions FindFusions(const std::vector<const Node*>& order, const std::vector<Out
     fusions.fused_into[next] = n;
     if (training && n->op() == "BatchNorm") FuseReluGradient(n, next, readers, sole_reader, fusions);
   }
+  // The sum of a ReLU's two incoming gradients into that ReLU's gradient.
+  for (const Node* g : order) {
+    if (!training || g->op() != "EltwiseGrad" || fusions.absorbed.count(g)) continue;
+    if (g->Attr<std::string>("kind").value_or("") != "relu") continue;
+    const Node* add = g->inputs()[0].node;
+    if (add->op() != "Add" || add->inputs().size() != 2 || g->inputs()[0].index != 0) continue;
+    if (fusions.fused_into.count(add) || fusions.epilogue_of.count(add) || sole_reader({add, 0}) != g) continue;
+    const TensorSpec& spec = add->output_spec(0);
+    if (add->inputs()[0].spec() != spec || add->inputs()[1].spec() != spec) continue;  // no broadcast
+    fusions.sum_into[g] = add;
+    fusions.absorbed.insert(add);
+  }
   return fusions;
 }
 

@@ -73,7 +73,11 @@ struct Fusions {
     const Node* relu_grad = nullptr;
   };
   std::unordered_map<const Node*, ReluGradient> relu_grad_into;
-  std::unordered_set<const Node*> absorbed;  // those EltwiseGrads
+  // Training: a ReLU's gradient (EltwiseGrad) whose dy is an Add read by
+  // nothing else (the two gradients of a value that feeds a shortcut) ->
+  // that Add, which its kernel computes in the same pass.
+  std::unordered_map<const Node*, const Node*> sum_into;
+  std::unordered_set<const Node*> absorbed;  // those EltwiseGrads and Adds: they do not run
 
   // The plan value that carries such a batch norm's ReLU mask: (batch norm,
   // kReluMaskOutput), after its three outputs; one byte per element, as

@@ -82,6 +82,10 @@ MemoryPlan PlanMemory(const std::vector<const Node*>& order, const std::vector<O
     const Output& dy = f.relu_grad->inputs()[0];
     read_at({dy.node, dy.index}, step_of[grad]);
   }
+  // A ReLU's gradient that sums its dy itself reads the sum's inputs.
+  for (const auto& [relu_grad, add] : fusions.sum_into) {
+    for (const Output& in : add->inputs()) read_at({in.node, in.index}, step_of[relu_grad]);
+  }
   const int64_t end = static_cast<int64_t>(order.size());
   for (const Output& o : fetches) {
     auto it = lives.find(root({o.node, o.index}));

@@ -281,6 +281,11 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
       inputs.push_back(Output{const_cast<Node*>(f->second.batch_norm), Fusions::kReluMaskOutput});
       epilogue.relu = true;
     }
+    // A ReLU's gradient that sums its dy itself: (a, b, y).
+    if (auto f = fusions.sum_into.find(n); f != fusions.sum_into.end()) {
+      inputs = {f->second->inputs()[0], f->second->inputs()[1], n->inputs()[1]};
+      epilogue.dy_is_sum = true;
+    }
     for (const Output& in : inputs) {
       Tensor* t = &plan->values[in.node->id()][in.index];
       step.ctx.inputs.push_back(t);

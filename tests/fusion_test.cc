@@ -449,5 +449,68 @@ TEST(Fusion, BatchNormWithReluTrainsAsTheSeparateOps) {
   }
 }
 
+// r = relu(x) feeds two branches, so dL/dr arrives as an Add of two
+// gradients, which the ReLU's gradient computes in its own pass.
+struct ReluWithTwoReaders {
+  Graph g;
+  Output x, c, relu, loss;
+  std::vector<Output> grads;
+  ReluWithTwoReaders() {
+    x = ops::Placeholder(g, "x", Shape({4, 16, 8, 8}));
+    c = ops::Placeholder(g, "c", Shape({4, 16, 8, 8}));
+    relu = ops::Relu(g, x, "relu");
+    loss = ops::Add(g, ops::Sum(g, ops::Mul(g, relu, c)), ops::Sum(g, ops::Tanh(g, relu)), "loss");
+    auto d = autodiff::Gradients(g, loss, {x});
+    EXPECT_TRUE(d.ok()) << d.status();
+    if (d.ok()) grads = *d;
+  }
+};
+
+TEST(FindFusions, ReluGradientSumsItsTwoIncomingGradients) {
+  ReluWithTwoReaders m;
+  ASSERT_TRUE(m.g.status().ok()) << m.g.status();
+  std::vector<const Node*> order;
+  for (const auto& n : m.g.nodes()) order.push_back(n.get());
+  const Node* relu_grad = m.grads[0].node;
+  ASSERT_EQ(relu_grad->op(), "EltwiseGrad");
+  const runtime::Fusions f = runtime::FindFusions(order, m.grads, {}, /*training=*/true);
+  ASSERT_EQ(f.sum_into.count(relu_grad), 1u);
+  const Node* add = f.sum_into.at(relu_grad);
+  EXPECT_EQ(add->op(), "Add");
+  EXPECT_TRUE(f.absorbed.count(add));
+  std::vector<Output> fetches = m.grads;
+  fetches.push_back(Output{const_cast<Node*>(add), 0});
+  EXPECT_TRUE(runtime::FindFusions(order, fetches, {}, true).sum_into.empty()) << "the sum fetched";
+}
+
+TEST(Fusion, SummedReluGradientIsTheSeparateOps) {
+  ReluWithTwoReaders m;
+  ASSERT_TRUE(m.g.status().ok()) << m.g.status();
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Tensor x(m.x.spec()), c(m.c.spec());
+  for (float& v : x.flat<float>()) v = normal(rng);
+  for (float& v : c.flat<float>()) v = normal(rng);
+  runtime::SessionOptions unfused;
+  unfused.passes.fuse_conv_relu = false;
+  RunOptions train;
+  train.training = true;
+  std::vector<Tensor> dx;
+  std::vector<int> adds;
+  for (const runtime::SessionOptions& options : {runtime::SessionOptions{}, unfused}) {
+    auto s = runtime::Session::Create(m.g, options);
+    ASSERT_TRUE(s.ok()) << s.status();
+    runtime::Profile profile;
+    auto r = (*s)->Run({{m.x, x}, {m.c, c}}, m.grads, {}, train, &profile);
+    ASSERT_TRUE(r.ok()) << r.status();
+    dx.push_back((*r)[0]);
+    adds.push_back(static_cast<int>(std::count_if(profile.events().begin(), profile.events().end(),
+                                                  [](const runtime::OpEvent& e) { return e.op == "Add"; })));
+  }
+  EXPECT_EQ(adds[1] - adds[0], 1) << "the gradients' sum runs inside the ReLU's gradient";
+  EXPECT_TRUE(std::equal(dx[0].flat<float>().begin(), dx[0].flat<float>().end(), dx[1].flat<float>().begin()))
+      << "the same sum and the same select";
+}
+
 }  // namespace
 }  // namespace strata

@@ -50,7 +50,9 @@ TEST(Profile, RecordsEveryStepOfEveryRun) {
     EXPECT_GE(e.duration_us, 0);
     EXPECT_GE(e.start_us, last_start);
     last_start = e.start_us + e.duration_us;
-    if (e.op == "Relu") EXPECT_EQ(e.reorders, 0);  // plain in, plain out
+    if (e.op == "Relu") {
+      EXPECT_EQ(e.reorders, 0);  // plain in, plain out
+    }
   }
   const auto totals = profile.TotalsByOp();
   ASSERT_EQ(totals.size(), 2u);
