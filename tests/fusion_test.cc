@@ -27,6 +27,13 @@
 namespace strata {
 namespace {
 
+// Every node of a graph, in the order they were added (inputs first).
+std::vector<const Node*> NodesOf(const Graph& g) {
+  std::vector<const Node*> order;
+  for (const auto& n : g.nodes()) order.push_back(n.get());
+  return order;
+}
+
 struct ConvRelu {
   Graph g;
   Output x, conv, relu;
@@ -86,11 +93,7 @@ struct ConvBnAddRelu {
     add = ops::Add(g, bn, shortcut, "add");
     relu = ops::Relu(g, add, "relu");
   }
-  std::vector<const Node*> Order() const {
-    std::vector<const Node*> order;
-    for (const auto& n : g.nodes()) order.push_back(n.get());
-    return order;
-  }
+  std::vector<const Node*> Order() const { return NodesOf(g); }
 };
 
 TEST(FindFusions, InferenceFoldsBatchNormAndTakesTheResidualAndRelu) {
@@ -149,8 +152,7 @@ TEST(FindFusions, TrainingBatchNormTakesTheReluAfterIt) {
   Output relu = ops::Relu(g, bn, "relu");
   Output tanh = ops::Tanh(g, relu, "tanh");
   ASSERT_TRUE(g.status().ok()) << g.status();
-  std::vector<const Node*> order;
-  for (const auto& n : g.nodes()) order.push_back(n.get());
+  const std::vector<const Node*> order = NodesOf(g);
   runtime::Fusions f = runtime::FindFusions(order, {tanh}, {}, /*training=*/true);
   EXPECT_EQ(f.fused_into.at(relu.node), bn.node);
   EXPECT_TRUE(f.epilogue_of.at(bn.node).relu);
@@ -188,8 +190,7 @@ TEST(FindFusions, ProjectionShortcutTakesTheAddIntoTheLaterConvolution) {
   Output add = ops::Add(g, main, shortcut, "add");
   Output relu = ops::Relu(g, add, "relu");
   ASSERT_TRUE(g.status().ok()) << g.status();
-  std::vector<const Node*> order;
-  for (const auto& n : g.nodes()) order.push_back(n.get());
+  const std::vector<const Node*> order = NodesOf(g);
   const runtime::Fusions f = runtime::FindFusions(order, {relu}, {}, /*training=*/false);
   const Node* main_conv = main.node->inputs()[0].node;
   const Node* shortcut_conv = shortcut.node->inputs()[0].node;
@@ -373,6 +374,42 @@ TEST(Fusion, FoldedBatchNormMatchesTheSeparateOps) {
   ExpectEpilogueMatches(1, 1, true, true, 256, 64);
 }
 
+// A training run of `fetches` on x and c (standard normal, from `seed`),
+// once with every pass on and once with fusion off: the results of each,
+// and how many kernels of the `counted` ops each ran.
+struct FusedAndSeparate {
+  std::vector<std::vector<Tensor>> results;
+  std::vector<int> counted;
+};
+FusedAndSeparate RunFusedAndSeparate(const Graph& g, Output x, Output c, const std::vector<Output>& fetches,
+                                     std::vector<std::string> counted, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Tensor xv(x.spec()), cv(c.spec());
+  for (float& v : xv.flat<float>()) v = normal(rng);
+  for (float& v : cv.flat<float>()) v = normal(rng);
+  runtime::SessionOptions unfused;
+  unfused.passes.fuse_conv_relu = false;
+  RunOptions train;
+  train.training = true;
+  FusedAndSeparate out;
+  for (const runtime::SessionOptions& options : {runtime::SessionOptions{}, unfused}) {
+    auto s = runtime::Session::Create(g, options);
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (!s.ok() || !(*s)->InitializeVariables(1).ok()) return {};
+    runtime::Profile profile;
+    auto r = (*s)->Run({{x, xv}, {c, cv}}, fetches, {}, train, &profile);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return {};
+    out.results.push_back(*r);
+    out.counted.push_back(static_cast<int>(
+        std::count_if(profile.events().begin(), profile.events().end(), [&](const runtime::OpEvent& e) {
+          return std::find(counted.begin(), counted.end(), e.op) != counted.end();
+        })));
+  }
+  return out;
+}
+
 // x -> batch norm -> ReLU -> sum(y * c), differentiated for x, gamma and
 // beta. In training the ReLU runs inside the batch norm and its gradient
 // inside the batch norm's gradient, from the mask the forward kept.
@@ -398,8 +435,7 @@ struct BatchNormRelu {
 TEST(FindFusions, BatchNormGradientTakesTheGradientOfItsFusedRelu) {
   BatchNormRelu m;
   ASSERT_TRUE(m.g.status().ok()) << m.g.status();
-  std::vector<const Node*> order;
-  for (const auto& n : m.g.nodes()) order.push_back(n.get());
+  const std::vector<const Node*> order = NodesOf(m.g);
   const Node* grad = m.grads[1].node;  // dgamma is BatchNormGrad's output 1
   ASSERT_EQ(grad->op(), "BatchNormGrad");
   const runtime::Fusions f = runtime::FindFusions(order, m.grads, {}, /*training=*/true);
@@ -418,34 +454,12 @@ TEST(FindFusions, BatchNormGradientTakesTheGradientOfItsFusedRelu) {
 TEST(Fusion, BatchNormWithReluTrainsAsTheSeparateOps) {
   BatchNormRelu m;
   ASSERT_TRUE(m.g.status().ok()) << m.g.status();
-  std::mt19937 rng(3);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  Tensor x(m.x.spec()), c(DType::kFloat32, Shape({4, 32, 6, 6}));
-  for (float& v : x.flat<float>()) v = normal(rng);
-  for (float& v : c.flat<float>()) v = normal(rng);
-  runtime::SessionOptions unfused;
-  unfused.passes.fuse_conv_relu = false;
-  RunOptions train;
-  train.training = true;
-  std::vector<std::vector<Tensor>> results;
-  std::vector<int> relu_ops;  // Relu and EltwiseGrad kernels that ran
-  for (const runtime::SessionOptions& options : {runtime::SessionOptions{}, unfused}) {
-    auto s = runtime::Session::Create(m.g, options);
-    ASSERT_TRUE(s.ok()) << s.status();
-    ASSERT_TRUE((*s)->InitializeVariables(1).ok());
-    runtime::Profile profile;
-    auto r = (*s)->Run({{m.x, x}, {m.c, c}}, m.grads, {}, train, &profile);
-    ASSERT_TRUE(r.ok()) << r.status();
-    results.push_back(*r);
-    relu_ops.push_back(static_cast<int>(std::count_if(profile.events().begin(), profile.events().end(),
-                                                      [](const runtime::OpEvent& e) {
-                                                        return e.op == "Relu" || e.op == "EltwiseGrad";
-                                                      })));
-  }
-  EXPECT_EQ(relu_ops[0], 0) << "both run inside the batch norm and its gradient";
-  EXPECT_EQ(relu_ops[1], 2);
+  const FusedAndSeparate run = RunFusedAndSeparate(m.g, m.x, m.c, m.grads, {"Relu", "EltwiseGrad"}, 3);
+  ASSERT_EQ(run.results.size(), 2u);
+  EXPECT_EQ(run.counted[0], 0) << "both run inside the batch norm and its gradient";
+  EXPECT_EQ(run.counted[1], 2);
   for (size_t i = 0; i < m.grads.size(); ++i) {
-    EXPECT_LE(MaxRelativeDifference(results[0][i], results[1][i]), 1e-5) << "gradient " << i;
+    EXPECT_LE(MaxRelativeDifference(run.results[0][i], run.results[1][i]), 1e-5) << "gradient " << i;
   }
 }
 
@@ -469,8 +483,7 @@ struct ReluWithTwoReaders {
 TEST(FindFusions, ReluGradientSumsItsTwoIncomingGradients) {
   ReluWithTwoReaders m;
   ASSERT_TRUE(m.g.status().ok()) << m.g.status();
-  std::vector<const Node*> order;
-  for (const auto& n : m.g.nodes()) order.push_back(n.get());
+  const std::vector<const Node*> order = NodesOf(m.g);
   const Node* relu_grad = m.grads[0].node;
   ASSERT_EQ(relu_grad->op(), "EltwiseGrad");
   const runtime::Fusions f = runtime::FindFusions(order, m.grads, {}, /*training=*/true);
@@ -486,29 +499,11 @@ TEST(FindFusions, ReluGradientSumsItsTwoIncomingGradients) {
 TEST(Fusion, SummedReluGradientIsTheSeparateOps) {
   ReluWithTwoReaders m;
   ASSERT_TRUE(m.g.status().ok()) << m.g.status();
-  std::mt19937 rng(5);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  Tensor x(m.x.spec()), c(m.c.spec());
-  for (float& v : x.flat<float>()) v = normal(rng);
-  for (float& v : c.flat<float>()) v = normal(rng);
-  runtime::SessionOptions unfused;
-  unfused.passes.fuse_conv_relu = false;
-  RunOptions train;
-  train.training = true;
-  std::vector<Tensor> dx;
-  std::vector<int> adds;
-  for (const runtime::SessionOptions& options : {runtime::SessionOptions{}, unfused}) {
-    auto s = runtime::Session::Create(m.g, options);
-    ASSERT_TRUE(s.ok()) << s.status();
-    runtime::Profile profile;
-    auto r = (*s)->Run({{m.x, x}, {m.c, c}}, m.grads, {}, train, &profile);
-    ASSERT_TRUE(r.ok()) << r.status();
-    dx.push_back((*r)[0]);
-    adds.push_back(static_cast<int>(std::count_if(profile.events().begin(), profile.events().end(),
-                                                  [](const runtime::OpEvent& e) { return e.op == "Add"; })));
-  }
-  EXPECT_EQ(adds[1] - adds[0], 1) << "the gradients' sum runs inside the ReLU's gradient";
-  EXPECT_TRUE(std::equal(dx[0].flat<float>().begin(), dx[0].flat<float>().end(), dx[1].flat<float>().begin()))
+  const FusedAndSeparate run = RunFusedAndSeparate(m.g, m.x, m.c, m.grads, {"Add"}, 5);
+  ASSERT_EQ(run.results.size(), 2u);
+  EXPECT_EQ(run.counted[1] - run.counted[0], 1) << "the gradients' sum runs inside the ReLU's gradient";
+  const Tensor &fused = run.results[0][0], &separate = run.results[1][0];
+  EXPECT_TRUE(std::equal(fused.flat<float>().begin(), fused.flat<float>().end(), separate.flat<float>().begin()))
       << "the same sum and the same select";
 }
 
