@@ -252,12 +252,13 @@ class ModePrimitive {
             const memory::desc& workspace = memory::desc()) {
     primitive_ = std::move(p);
     if (scratchpad.get_size() > 0) scratchpad_ = memory(scratchpad, engine, DNNL_MEMORY_NONE);
-    if (workspace.get_size() > 0) workspace_ = memory(workspace, engine, DNNL_MEMORY_NONE);
+    scratch_.Add(scratchpad.get_size());  // the scratchpad at offset 0
+    if (workspace.get_size() > 0) {
+      workspace_ = memory(workspace, engine, DNNL_MEMORY_NONE);
+      workspace_offset_ = scratch_.Add(workspace.get_size());
+    }
   }
-  size_t scratch_bytes() const {
-    const size_t pad = scratchpad_ ? (scratchpad_.get_desc().get_size() + 63) / 64 * 64 : 0;
-    return pad + (workspace_ ? workspace_.get_desc().get_size() : 0);
-  }
+  size_t scratch_bytes() const { return scratch_.total(); }
   // `scratch` points into the device's shared scratch, where the kernel
   // placed this mode's scratchpad and workspace; the bridges are bound
   // already.
@@ -266,10 +267,9 @@ class ModePrimitive {
     if (scratchpad_) {
       scratchpad_.set_data_handle(scratch);
       args_[DNNL_ARG_SCRATCHPAD] = scratchpad_;
-      scratch += (scratchpad_.get_desc().get_size() + 63) / 64 * 64;
     }
     if (workspace_) {
-      workspace_.set_data_handle(scratch);
+      workspace_.set_data_handle(scratch + workspace_offset_);
       args_[DNNL_ARG_WORKSPACE] = workspace_;
     }
     for (const Binding& b : bindings_) {
@@ -298,6 +298,8 @@ class ModePrimitive {
   };
   dnnl::primitive primitive_;
   memory scratchpad_, workspace_;
+  onednn::ScratchLayout scratch_;  // of the scratchpad and the workspace
+  size_t workspace_offset_ = 0;
   std::vector<Binding> bindings_;
   std::unordered_map<int, memory> args_;  // fixed ones stay; tensors and scratch are rebound per run
 };
