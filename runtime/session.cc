@@ -39,10 +39,10 @@ class Plan {
   // batch norms in training runs (their running statistics).
   bool updates_variables = false;
   bool updates_variables_when_training = false;
-  // The layout the plan's kernels read each variable in (null: plain); the
-  // store is converted to it before each run where another plan left it
-  // otherwise.
-  std::vector<std::pair<const Node*, LayoutRef>> variable_layouts;
+  // The variables the plan binds: before each run the store is converted to
+  // the layout the plan reads each in (`layouts`; null: plain), where
+  // another plan left it otherwise.
+  std::vector<const Node*> variables;
   bool MayWriteVariables(bool training) const {
     return updates_variables || (training && updates_variables_when_training);
   }
@@ -172,18 +172,16 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   const std::set<std::pair<const Node*, int>> blockable =
       keep_layouts ? BlockableValues(order, fetches, fusions) : std::set<std::pair<const Node*, int>>{};
 
-  // Weights kept in their convolution's layout: the Conv2D's kernel
-  // chooses it into the group's cell, which its gradient's kernel reads.
-  std::unordered_map<const Node*, std::shared_ptr<LayoutRef>> weights_cell;  // by Conv2D and BackpropFilter
-  std::unordered_map<const Node*, const KeptWeights*> kept_by_conv;
+  // Weights kept in their convolution's layout: the Conv2D's kernel writes
+  // the layout it chose into the variable's entry of plan->layouts, which
+  // its gradient's kernel reads.
+  std::unordered_map<const Node*, const KeptWeights*> kept_by_node;  // by Conv2D and Conv2DBackpropFilter
   std::set<const Node*> kept_values;  // the weights, slots and gradients
   const std::vector<KeptWeights> kept = keep_layouts && options_.passes.keep_weight_layouts
                                             ? FindKeptWeights(order, fetches)
                                             : std::vector<KeptWeights>{};
   for (const KeptWeights& k : kept) {
-    auto cell = std::make_shared<LayoutRef>();
-    weights_cell[k.conv] = weights_cell[k.gradient] = cell;
-    kept_by_conv[k.conv] = &k;
+    kept_by_node[k.conv] = kept_by_node[k.gradient] = &k;
     kept_values.insert({k.variable, k.gradient});
     kept_values.insert(k.slots.begin(), k.slots.end());
   }
@@ -222,7 +220,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     out_layouts.resize(n->num_outputs());
     const OpDef& def = n->def();
     if (fusions.fused_into.count(n)) continue;  // bound with the node it is fused into
-    if (fusions.absorbed.count(n)) continue;    // its batch norm's gradient applies it
+    if (fusions.absorbed.count(n)) continue;    // another kernel computes it (Fusions::absorbed)
     if (def.is_source) {
       if (n->op() == "Placeholder") {
         if (!fed.count(n)) {
@@ -247,7 +245,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
                                                             n->output_spec(0).ToString()));
         }
         outs.push_back(options_.reference_float64 ? v->CastTo(DType::kFloat64) : *v);
-        if (!options_.reference_float64) plan->variable_layouts.push_back({n, nullptr});
+        if (!options_.reference_float64) plan->variables.push_back(n);
       } else {
         return absl::InternalError(absl::StrCat("unknown source op ", n->op()));
       }
@@ -338,7 +336,8 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     for (int k = 0; k < n->num_outputs(); ++k) build.output_may_be_blocked.push_back(blockable.count({n, k}) > 0);
     build.output_layouts = &out_layouts;
     build.input_is_constant = std::move(in_constant);
-    if (auto cell = weights_cell.find(n); cell != weights_cell.end()) build.kept_weights_layout = cell->second.get();
+    const auto kept_here = kept_by_node.find(n);
+    if (kept_here != kept_by_node.end()) build.kept_weights_layout = &plan->layouts[kept_here->second->variable->id()][0];
     auto kernel = factory(build);
     if (kernel.ok() && def.layouts == LayoutSupport::kElementwise && keep_layouts) {
       kernel = onednn::InCommonLayout(build, std::move(kernel).value());
@@ -349,12 +348,10 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     }
     step.kernel = std::move(kernel).value();
     plan->steps.push_back(std::move(step));
-    if (auto k = kept_by_conv.find(n); k != kept_by_conv.end()) {
-      // The weights and their slots are stored in the layout the
-      // convolution chose, for every later kernel and for the store.
-      const LayoutRef chosen = *weights_cell[n];
-      plan->layouts[k->second->variable->id()][0] = chosen;
-      for (const Node* slot : k->second->slots) plan->layouts[slot->id()][0] = chosen;
+    if (kept_here != kept_by_node.end() && kept_here->second->conv == n) {
+      // The slots are stored in the layout the convolution chose for the weights.
+      const KeptWeights& k = *kept_here->second;
+      for (const Node* slot : k.slots) plan->layouts[slot->id()][0] = plan->layouts[k.variable->id()][0];
     }
     // What is fused into this node is computed by its kernel: those nodes
     // share its buffer and layout, and run nothing. They are bound now, not
@@ -366,7 +363,6 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
       plan->layouts[f->id()][0] = out_layouts[0];
     }
   }
-  for (auto& [v, layout] : plan->variable_layouts) layout = plan->layouts[v->id()][0];
   Plan* raw = plan.get();
   plans_[key] = std::move(plan);
   return raw;
@@ -434,7 +430,7 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::
       std::memcpy(dst->raw_data(), converted.raw_data(), converted.num_bytes());
     }
   }
-  for (const auto& [v, layout] : plan->variable_layouts) STRATA_RETURN_IF_ERROR(store_->SetLayout(v->name(), layout));
+  for (const Node* v : plan->variables) STRATA_RETURN_IF_ERROR(store_->SetLayout(v->name(), plan->layouts[v->id()][0]));
   if (profile != nullptr) profile->BeginRun();
   const uint64_t generation = store_->generation();
   for (Plan::Step& step : plan->steps) {

@@ -9,16 +9,21 @@
 namespace strata::runtime {
 namespace {
 
+// Variables are converted rarely (a plan switch, a checkpoint), so an
+// engine and stream of their own do.
+const dnnl::engine& Engine() {
+  static const dnnl::engine* engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
+  return *engine;
+}
+
 // Reorders `from` (in layout `from_desc`) into `to` (in `to_desc`); both of
-// the same spec. Variables are converted rarely (a plan switch, a
-// checkpoint), so an engine and stream of their own do.
+// the same spec.
 absl::Status Convert(const Tensor& from, const dnnl::memory::desc& from_desc, Tensor& to,
                      const dnnl::memory::desc& to_desc, absl::string_view name) {
   return onednn::Guard(absl::StrCat("converting the layout of variable '", name, "'"), [&] {
-    static const dnnl::engine* engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
-    dnnl::stream stream(*engine);
-    dnnl::memory src(from_desc, *engine, const_cast<void*>(from.raw_data()));
-    dnnl::memory dst(to_desc, *engine, to.raw_data());
+    dnnl::stream stream(Engine());
+    dnnl::memory src(from_desc, Engine(), const_cast<void*>(from.raw_data()));
+    dnnl::memory dst(to_desc, Engine(), to.raw_data());
     dnnl::reorder(src, dst).execute(stream, src, dst);
     stream.wait();
   });
@@ -55,8 +60,9 @@ absl::StatusOr<Tensor> VariableStore::Storage(absl::string_view name) const {
 std::map<std::string, Tensor> VariableStore::values() const {
   std::map<std::string, Tensor> out;
   for (const auto& [name, e] : values_) {
-    // SetLayout converted this layout both ways before keeping it: this
-    // cannot fail but for memory, and an invalid tensor makes any use fail.
+    // SetLayout made sure both ways between this layout and plain exist
+    // before keeping it: this cannot fail but for memory, and an invalid
+    // tensor makes any use fail.
     absl::StatusOr<Tensor> plain = Plain(name, e);
     out.emplace(name, plain.ok() ? *std::move(plain) : Tensor());
   }
@@ -106,9 +112,10 @@ absl::Status VariableStore::SetLayout(absl::string_view name, LayoutRef layout) 
   const dnnl::memory::desc from = e.layout != nullptr ? e.layout->desc : PlainLike(target);
   STRATA_RETURN_IF_ERROR(Convert(copy, from, e.storage, target, name));
   if (layout != nullptr) {
-    // Back to plain once, so that values() and Get can rely on it.
-    Tensor plain(e.storage.spec());
-    STRATA_RETURN_IF_ERROR(Convert(e.storage, target, plain, PlainLike(target), name));
+    // The way back to plain exists, so that values() and Get can rely on it.
+    STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat("converting the layout of variable '", name, "'"), [&] {
+      dnnl::reorder::primitive_desc(Engine(), target, Engine(), PlainLike(target));
+    }));
   }
   e.layout = std::move(layout);
   ++generation_;
