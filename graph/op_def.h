@@ -163,6 +163,10 @@ struct OpDef {
   bool writes_only_when_training = false;  // ...in training runs only (batch norm's statistics)
   bool aliases_input = false; // output 0 is a view of input 0 (Reshape)
   bool is_source = false;     // Placeholder, Const, Variable: bound by the runtime
+  // Outputs depend on more than the inputs and attributes (the run's seed,
+  // step or mode, the node's name): never folded or merged with a twin
+  // (runtime/simplify.h).
+  bool stateful = false;
   LayoutSupport layouts = LayoutSupport::kPlainOnly;
   std::vector<int> plain_inputs;  // kAny ops: inputs always read plain (weights)
   // Optimizer steps: input 0 (a variable) is updated element by element from
@@ -192,6 +196,7 @@ struct OpDef {
   OpDef& ElementwiseUpdate() { elementwise_update = true; return *this; }
   OpDef& AliasesInput() { aliases_input = true; return *this; }
   OpDef& Source() { is_source = true; return *this; }
+  OpDef& Stateful() { stateful = true; return *this; }
   OpDef& Layouts(LayoutSupport support, std::vector<int> plain = {}) {
     layouts = support;
     plain_inputs = std::move(plain);

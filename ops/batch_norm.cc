@@ -560,6 +560,7 @@ void RegisterBatchNormOps(OpRegistry& r) {
             .Outputs(3)
             .Attr("epsilon", 1e-5)
             .Attr("momentum", 0.1)
+            .Stateful()  // batch or running statistics, by the run's mode
             .Shape(BatchNormShape)
             .Kernel(MakeBatchNormKernel)
             .Layouts(LayoutSupport::kAny, /*plain=*/{1, 2, 3, 4})
@@ -576,6 +577,7 @@ void RegisterBatchNormOps(OpRegistry& r) {
             .Inputs(5)
             .Outputs(3)
             .RequiredAttr("epsilon")
+            .Stateful()  // by the run's mode
             .Shape(BatchNormGradShape)
             .Kernel(MakeBatchNormGradKernel)
             .Layouts(LayoutSupport::kAny, /*plain=*/{2, 3, 4})

@@ -132,6 +132,7 @@ void RegisterDropoutOps(OpRegistry& r) {
             .Inputs(1)
             .Outputs(2)
             .RequiredAttr("rate")
+            .Stateful()
             .Shape(DropoutShape)
             .Kernel(MakeDropoutKernel<float>)
             .ReferenceKernel(MakeDropoutKernel<double>)

@@ -31,6 +31,11 @@ namespace strata::runtime {
 // measure what a pass gains (`strata bench --nofuse --noplan_memory
 // --nokeep_layouts`).
 struct PassOptions {
+  // Graph rewrites before the plan (runtime/simplify.h): nodes of constant
+  // inputs computed once into constants; twins (same op, attributes and
+  // inputs) computed once.
+  bool fold_constants = true;
+  bool merge_duplicates = true;
   // Batch norm (inference), residual additions and ReLUs into the
   // convolutions before them; ReLUs into the batch norms (training) and
   // additions before them.

@@ -2,6 +2,7 @@
 
 #include "runtime/layout.h"
 #include "runtime/memory_plan.h"
+#include "runtime/simplify.h"
 
 #include <algorithm>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "graph/status_macros.h"
 #include "ops/onednn.h"
+#include "ops/registry.h"
 #include "ops/state.h"
 
 namespace strata::runtime {
@@ -29,6 +31,10 @@ class Plan {
     KernelRunContext ctx;
   };
 
+  // The graph the plan runs: the session's, or a simplified copy of its
+  // scheduled nodes (runtime/simplify.h) when a rewrite changed anything;
+  // `rewrite.Map` takes the session graph's feeds and fetches into it.
+  SimplifiedGraph rewrite;
   std::vector<std::vector<Tensor>> values;  // [node id][output index]
   std::vector<std::vector<LayoutRef>> layouts;  // of each value; null: plain
   std::unordered_map<const Node*, Tensor*> placeholders;
@@ -155,22 +161,39 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   for (const Node* n : targets) {
     if (n == nullptr) return absl::InvalidArgumentError("a target is null (a failed node?)");
   }
-  std::unordered_set<const Node*> fed;
   for (const auto& [out, value] : feeds) {
     if (!out.valid() || out.node->op() != "Placeholder") {
       return absl::InvalidArgumentError(
           absl::StrCat("only placeholders can be fed; got ", out.valid() ? out.node->Describe() : "an invalid Output"));
     }
-    fed.insert(out.node);
   }
   STRATA_ASSIGN_OR_RETURN(std::vector<const Node*> order, Schedule(graph_, fetches, targets));
 
+  // Graph rewrites first; the passes after them see the rewritten graph.
+  auto plan = std::make_unique<Plan>();
+  std::vector<Output> plan_fetches = fetches;
+  std::vector<Node*> plan_targets = targets;
+  if (!options_.reference_float64) {
+    STRATA_ASSIGN_OR_RETURN(plan->rewrite,
+                            SimplifyGraph(order, options_.passes, [this](const Node& n, const std::vector<Tensor>& in) {
+                              return RunAlone(n, in);
+                            }));
+  }
+  if (plan->rewrite.graph != nullptr) {
+    for (Output& o : plan_fetches) o = plan->rewrite.Map(o);
+    for (Node*& t : plan_targets) t = plan->rewrite.Map(t);
+    STRATA_ASSIGN_OR_RETURN(order, Schedule(*plan->rewrite.graph, plan_fetches, plan_targets));
+  }
+  const Graph& graph = plan->rewrite.graph != nullptr ? *plan->rewrite.graph : graph_;
+  std::unordered_set<const Node*> fed;
+  for (const auto& [out, value] : feeds) fed.insert(plan->rewrite.Map(out.node));
+
   const Fusions fusions =
-      options_.reference_float64 ? Fusions{} : FindFusions(order, fetches, options_.passes, training);
+      options_.reference_float64 ? Fusions{} : FindFusions(order, plan_fetches, options_.passes, training);
 
   const bool keep_layouts = !options_.reference_float64 && options_.passes.keep_layouts;
   const std::set<std::pair<const Node*, int>> blockable =
-      keep_layouts ? BlockableValues(order, fetches, fusions) : std::set<std::pair<const Node*, int>>{};
+      keep_layouts ? BlockableValues(order, plan_fetches, fusions) : std::set<std::pair<const Node*, int>>{};
 
   // Weights kept in their convolution's layout: the Conv2D's kernel writes
   // the layout it chose into the variable's entry of plan->layouts, which
@@ -178,7 +201,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
   std::unordered_map<const Node*, const KeptWeights*> kept_by_node;  // by Conv2D and Conv2DBackpropFilter
   std::set<const Node*> kept_values;  // the weights, slots and gradients
   const std::vector<KeptWeights> kept = keep_layouts && options_.passes.keep_weight_layouts
-                                            ? FindKeptWeights(order, fetches)
+                                            ? FindKeptWeights(order, plan_fetches)
                                             : std::vector<KeptWeights>{};
   for (const KeptWeights& k : kept) {
     kept_by_node[k.conv] = kept_by_node[k.gradient] = &k;
@@ -186,16 +209,15 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     kept_values.insert(k.slots.begin(), k.slots.end());
   }
 
-  auto plan = std::make_unique<Plan>();
   for (const Node* n : order) {
     if (!n->def().writes_inputs) continue;
     (n->def().writes_only_when_training ? plan->updates_variables_when_training : plan->updates_variables) = true;
   }
-  plan->values.resize(graph_.num_nodes());
-  plan->layouts.resize(graph_.num_nodes());
+  plan->values.resize(graph.num_nodes());
+  plan->layouts.resize(graph.num_nodes());
   MemoryPlan memory;
   if (!options_.reference_float64 && options_.passes.plan_memory) {
-    memory = PlanMemory(order, fetches, fusions);
+    memory = PlanMemory(order, plan_fetches, fusions);
     uint8_t* arena = static_cast<uint8_t*>(std::aligned_alloc(64, std::max<int64_t>(64, memory.arena_bytes)));
     if (arena == nullptr) throw std::bad_alloc();
     std::memset(arena, 0, std::max<int64_t>(64, memory.arena_bytes));  // deterministic first run
@@ -384,6 +406,21 @@ int64_t Session::held_bytes() const {
   return bytes;
 }
 
+absl::StatusOr<std::vector<Tensor>> Session::RunAlone(const Node& node, const std::vector<Tensor>& inputs) {
+  Graph g;
+  std::vector<Output> constants;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    constants.push_back(ops::Const(g, inputs[i], absl::StrCat(node.name(), "/input", i)));
+  }
+  STRATA_ASSIGN_OR_RETURN(Node * alone, g.AddNodeExact(node.def(), node.name(), constants, node.attrs(), {}));
+  SessionOptions options = options_;
+  options.passes.fold_constants = options.passes.merge_duplicates = false;
+  STRATA_ASSIGN_OR_RETURN(auto session, Create(g, options));
+  std::vector<Output> outputs;
+  for (int k = 0; k < alone->num_outputs(); ++k) outputs.push_back(alone->output(k));
+  return session->Run({}, outputs);
+}
+
 absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::vector<Output>& fetches,
                                                  const std::vector<Node*>& targets, const RunOptions& options,
                                                  Profile* profile) {
@@ -420,7 +457,7 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::
                                                      declared.ToString(), ", fed ",
                                                      value.valid() ? value.spec().ToString() : "an empty tensor"));
     }
-    auto fed = plan->placeholders.find(out.node);
+    auto fed = plan->placeholders.find(plan->rewrite.Map(out.node));
     if (fed == plan->placeholders.end()) continue;  // not needed by this run
     Tensor* dst = fed->second;
     if (value.dtype() == dst->dtype()) {
@@ -458,7 +495,10 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::
   if (plan->MayWriteVariables(options.training)) store_->MarkWritten();
   std::vector<Tensor> results;
   results.reserve(fetches.size());
-  for (const Output& o : fetches) results.push_back(plan->values[o.node->id()][o.index].Clone());
+  for (const Output& fetch : fetches) {
+    const Output o = plan->rewrite.Map(fetch);
+    results.push_back(plan->values[o.node->id()][o.index].Clone());
+  }
   return results;
 }
 

@@ -76,6 +76,9 @@ class Session {
   Session(const Graph& graph, SessionOptions options, std::shared_ptr<VariableStore> store);
   absl::StatusOr<Plan*> GetPlan(const Feeds& feeds, const std::vector<Output>& fetches,
                                 const std::vector<Node*>& targets, bool training);
+  // One node of this graph run by itself on constant inputs, by a session
+  // of its own with these options (constant folding's evaluator).
+  absl::StatusOr<std::vector<Tensor>> RunAlone(const Node& node, const std::vector<Tensor>& inputs);
 
   const Graph& graph_;
   SessionOptions options_;

@@ -118,6 +118,11 @@ ABSL_FLAG(bool, keep_layouts, true,
 ABSL_FLAG(bool, keep_weight_layouts, true,
           "bench: training keeps convolution weights, their gradients and optimizer slots in the "
           "convolution's layout across steps (--nokeep_weight_layouts: plain, reordered every step).");
+ABSL_FLAG(bool, fold_constants, true,
+          "bench: nodes whose inputs are all constants are computed once, when the plan is made "
+          "(--nofold_constants: every run).");
+ABSL_FLAG(bool, merge_duplicates, true,
+          "bench: nodes with the same op, attributes and inputs run once (--nomerge_duplicates: each).");
 ABSL_FLAG(bool, floor, false,
           "bench: also time every convolution pass alone (its oneDNN primitive, the floor below which no "
           "framework goes) and print it beside its time in the plan.");
@@ -194,14 +199,16 @@ Usage:
       activation of channel --filter of --layer (the first --max_examples only).
   strata bench   --model=NAME [--mode=train|infer] [--batch=64] [--threads=T] [--iters=20]
                  [--warmup=5] [--nofuse] [--noplan_memory] [--nokeep_layouts] [--nokeep_weight_layouts]
-                 [--profile=trace.json] [--floor] [model options]
+                 [--nofold_constants] [--nomerge_duplicates] [--profile=trace.json] [--floor]
+                 [model options]
       Times a training step (SGD with momentum) or an inference on random data:
       median ms/step, images/s, peak resident memory and the memory plan's arena
       for the intermediate values; --profile adds the time
       and layout reorders per op type and writes a Chrome trace (chrome://tracing,
       Perfetto); --floor times each convolution pass's oneDNN primitive alone beside
-      its time in the plan. --nofuse, --noplan_memory, --nokeep_layouts and
-      --nokeep_weight_layouts switch the plan's passes off.
+      its time in the plan. --nofuse, --noplan_memory, --nokeep_layouts,
+      --nokeep_weight_layouts, --nofold_constants and --nomerge_duplicates switch
+      the plan's passes off.
   strata plot    --csv=DIR/metrics.csv [--out=metrics.svg]  (SVG: loss, learning rate, accuracy vs step)
   strata graph   --model=NAME [--out=model.dot|model.svg] [model options]
       Writes the model's forward graph as Graphviz DOT (op, output shape and
@@ -375,6 +382,8 @@ int RunBench() {
   o.passes.plan_memory = absl::GetFlag(FLAGS_plan_memory);
   o.passes.keep_layouts = absl::GetFlag(FLAGS_keep_layouts);
   o.passes.keep_weight_layouts = absl::GetFlag(FLAGS_keep_weight_layouts);
+  o.passes.fold_constants = absl::GetFlag(FLAGS_fold_constants);
+  o.passes.merge_duplicates = absl::GetFlag(FLAGS_merge_duplicates);
   const std::string trace = absl::GetFlag(FLAGS_profile);
   runtime::Profile profile;
   if (!trace.empty()) o.profile = &profile;
