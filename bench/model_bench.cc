@@ -49,7 +49,7 @@ absl::Status MeasureFloors(const Graph& g, const BenchOptions& o,
     std::vector<double>& ms = plan_ms[name];
     std::sort(ms.begin(), ms.end());
     STRATA_ASSIGN_OR_RETURN(double floor,
-                            ops::StandaloneConvolutionMs(*node, o.iters));
+                            ops::StandaloneConvolutionMs(*node, o.iters, o.passes.winograd));
     result.convolutions.push_back({name, node->op(), ms[ms.size() / 2], floor});
     result.floor_ms += floor;
   }

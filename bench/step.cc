@@ -17,6 +17,7 @@ ABSL_FLAG(bool, resnet_v1_5, false, "ResNet-50/101/152: stride on the 3x3 (torch
 ABSL_FLAG(int64_t, classes, 1000, "classes of the model (10 for lenet5 and the CIFAR nets)");
 ABSL_FLAG(int32_t, threads, 0, "OpenMP threads (0: all cores)");
 ABSL_FLAG(bool, fuse, true, "fuse each convolution's ReLU into its primitive");
+ABSL_FLAG(bool, winograd, true, "3x3 stride-1 convolutions with enough output tiles by Winograd");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   o.warmup = absl::GetFlag(FLAGS_warmup);
   o.threads = absl::GetFlag(FLAGS_threads);
   o.passes.fuse_conv_relu = absl::GetFlag(FLAGS_fuse);
+  o.passes.winograd = absl::GetFlag(FLAGS_winograd);
   auto r = bench::BenchModel(o);
   if (!r.ok()) return std::cerr << r.status() << "\n", 1;
   std::cout << absl::StrFormat(

@@ -137,6 +137,9 @@ struct KernelBuildContext {
   // layout its primitive works in here (null: plain) and reads the weights
   // in it; a Conv2DBackpropFilter stores dw in the layout found here.
   LayoutRef* kept_weights_layout = nullptr;
+  // Convolutions may use oneDNN's Winograd algorithm where it pays
+  // (runtime/fusion.h PassOptions::winograd).
+  bool winograd = false;
   // Inputs whose values change only with KernelRunContext::variables_generation:
   // constants, and variables in a plan that updates none (inference).
   std::vector<bool> input_is_constant;

@@ -57,7 +57,42 @@ struct ConvAttrs {
   int64_t pad = 0;
   int64_t groups = 1;
   bool floor_mode = false;
+  bool winograd = false;  // allowed (KernelBuildContext::winograd)
 };
+
+// oneDNN's Winograd convolution, F(4x4, 3x3), does a 3x3 stride-1 pass with
+// 2.25x fewer multiplications. It pays once there are enough 4x4 output
+// tiles to keep its blocks full; measured alone on this machine (2 threads,
+// bench/RESULTS.md), ResNet-50's 3x3 passes take 0.36-0.61x the direct
+// algorithm's time at 16 or more tiles per image and batch 8 (0.79-0.93x at
+// 7x7, 32 tiles), and at batch 1 0.47x at 56x56 (196 tiles), 0.66x at 28x28
+// (49), but 1.27x at 14x14 (16) and 3.8-4.6x at 7x7 (4). Its kernels work
+// in blocks of 16 channels: a layer of 3 input channels (the image) would
+// be padded to 16 and do 5x the work.
+constexpr int64_t kMinWinogradTiles = 32;
+
+algorithm Algorithm(const Shape& w, const Shape& y, const ConvAttrs& a) {
+  if (!a.winograd || a.groups != 1 || a.stride != 1 || w[2] != 3 || w[3] != 3 || w[0] % 16 != 0 ||
+      w[1] % 16 != 0) {
+    return algorithm::convolution_direct;
+  }
+  const int64_t tiles = y[0] * ((y[2] + 3) / 4) * ((y[3] + 3) / 4);
+  return tiles >= kMinWinogradTiles ? algorithm::convolution_winograd : algorithm::convolution_direct;
+}
+
+// make(algorithm) with the algorithm for these shapes, or the direct one
+// where oneDNN has no Winograd implementation for them (channels, layouts,
+// post-ops).
+template <typename Make>
+auto WithAlgorithm(const Shape& w, const Shape& y, const ConvAttrs& a, Make make) {
+  const algorithm chosen = Algorithm(w, y, a);
+  if (chosen == algorithm::convolution_direct) return make(chosen);
+  try {
+    return make(chosen);
+  } catch (const dnnl::error&) {
+    return make(algorithm::convolution_direct);
+  }
+}
 
 // The bottom (or right) padding of an axis of `input` rows through `filter`
 // taps: P, or in floor mode P - r with r = (N - F + 2P) mod S, which drops the
@@ -204,17 +239,18 @@ dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& x, const Shape&
                                                     const memory::desc* x_desc = nullptr) {
   const Geometry geo = MakeGeometry(x, w, a);
   const memory::desc src = x_desc != nullptr ? *x_desc : Any(x);
-  auto desc = b != nullptr
-                  ? dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                                    src, AnyWeights(w, a),
-                                                    onednn::PlainDesc({DType::kFloat32, *b}), Any(y), geo.strides,
-                                                    geo.pad_l, geo.pad_r)
-                  : dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                                    src, AnyWeights(w, a), Any(y), geo.strides, geo.pad_l,
-                                                    geo.pad_r);
   dnnl::primitive_attr attr = UserScratchpad();
   if (post_ops != nullptr) attr.set_post_ops(*post_ops);
-  return dnnl::convolution_forward::primitive_desc(desc, attr, engine);
+  return WithAlgorithm(w, y, a, [&](algorithm alg) {
+    auto desc = b != nullptr ? dnnl::convolution_forward::desc(prop_kind::forward_training, alg, src,
+                                                               AnyWeights(w, a),
+                                                               onednn::PlainDesc({DType::kFloat32, *b}), Any(y),
+                                                               geo.strides, geo.pad_l, geo.pad_r)
+                             : dnnl::convolution_forward::desc(prop_kind::forward_training, alg, src,
+                                                               AnyWeights(w, a), Any(y), geo.strides, geo.pad_l,
+                                                               geo.pad_r);
+    return dnnl::convolution_forward::primitive_desc(desc, attr, engine);
+  });
 }
 
 // The backward-data primitive descriptor for dx [N,C,H,W] from dy through
@@ -224,11 +260,12 @@ dnnl::convolution_backward_data::primitive_desc BackwardDataPd(const Shape& dx, 
                                                                const ConvAttrs& a, const dnnl::engine& engine,
                                                                const memory::desc* dy_desc = nullptr) {
   const Geometry geo = MakeGeometry(dx, w, a);
-  return dnnl::convolution_backward_data::primitive_desc(
-      dnnl::convolution_backward_data::desc(algorithm::convolution_direct, Any(dx), AnyWeights(w, a),
-                                            dy_desc != nullptr ? *dy_desc : Any(dy), geo.strides, geo.pad_l,
-                                            geo.pad_r),
-      UserScratchpad(), engine, ForwardPd(dx, w, nullptr, dy, a, engine));
+  return WithAlgorithm(w, dy, a, [&](algorithm alg) {
+    return dnnl::convolution_backward_data::primitive_desc(
+        dnnl::convolution_backward_data::desc(alg, Any(dx), AnyWeights(w, a), dy_desc != nullptr ? *dy_desc : Any(dy),
+                                              geo.strides, geo.pad_l, geo.pad_r),
+        UserScratchpad(), engine, ForwardPd(dx, w, nullptr, dy, a, engine));
+  });
 }
 
 // The backward-weights primitive descriptor for dw from x and dy; `x_desc`
@@ -239,11 +276,13 @@ dnnl::convolution_backward_weights::primitive_desc BackwardWeightsPd(const Shape
                                                                      const memory::desc* x_desc = nullptr,
                                                                      const memory::desc* dy_desc = nullptr) {
   const Geometry geo = MakeGeometry(x, dw, a);
-  return dnnl::convolution_backward_weights::primitive_desc(
-      dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, x_desc != nullptr ? *x_desc : Any(x),
-                                               AnyWeights(dw, a), dy_desc != nullptr ? *dy_desc : Any(dy),
-                                               geo.strides, geo.pad_l, geo.pad_r),
-      UserScratchpad(), engine, ForwardPd(x, dw, nullptr, dy, a, engine));
+  return WithAlgorithm(dw, dy, a, [&](algorithm alg) {
+    return dnnl::convolution_backward_weights::primitive_desc(
+        dnnl::convolution_backward_weights::desc(alg, x_desc != nullptr ? *x_desc : Any(x), AnyWeights(dw, a),
+                                                 dy_desc != nullptr ? *dy_desc : Any(dy), geo.strides, geo.pad_l,
+                                                 geo.pad_r),
+        UserScratchpad(), engine, ForwardPd(x, dw, nullptr, dy, a, engine));
+  });
 }
 
 // The primitive descriptor oneDNN chooses freely (make(false): every data
@@ -371,6 +410,7 @@ class ConvForwardKernel : public BridgedKernel {
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
+  a.winograd = b.winograd;
   const int own_inputs = static_cast<int>(b.node.inputs().size());
   const bool has_bias = own_inputs == 3;
   const KernelBuildContext::Epilogue& e = b.epilogue;
@@ -447,6 +487,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
 // Inputs dy, w; output dx.
 absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropInputKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
+  a.winograd = b.winograd;
   const Shape &dy = b.inputs[0].shape, &w = b.inputs[1].shape, &dx = b.outputs[0].shape;
   auto k = std::make_unique<BridgedKernel>(b.device);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward data)"), [&] {
@@ -466,6 +507,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropInputKernel(const KernelBuil
 // Inputs x, dy; output dw.
 absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropFilterKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
+  a.winograd = b.winograd;
   const Shape &x = b.inputs[0].shape, &dy = b.inputs[1].shape, &dw = b.outputs[0].shape;
   auto k = std::make_unique<BridgedKernel>(b.device);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward weights)"), [&] {
@@ -702,14 +744,16 @@ absl::StatusOr<int64_t> ConvOutputSize(int64_t input, int64_t filter, int64_t st
   return OutputSize(input, filter, stride, pad, floor_mode, "");
 }
 
-absl::StatusOr<double> StandaloneConvolutionMs(const Node& node, int iters) {
+absl::StatusOr<double> StandaloneConvolutionMs(const Node& node, int iters, bool winograd) {
   iters = std::max(1, iters);
   DeviceContext device;
   std::vector<TensorSpec> in, out;
   for (const Output& i : node.inputs()) in.push_back(i.spec());
   for (int k = 0; k < node.num_outputs(); ++k) out.push_back(node.output_spec(k));
-  const KernelBuildContext b{node, in, out, &device, {}};
+  KernelBuildContext b{node, in, out, &device, {}};
+  b.winograd = winograd;
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
+  a.winograd = b.winograd;
   dnnl::primitive primitive;
   std::unordered_map<int, memory> args;
   auto bind = [&](int arg, const memory::desc& d) {

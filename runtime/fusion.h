@@ -50,6 +50,11 @@ struct PassOptions {
   // slots in the convolution's layout across steps (runtime/layout.h
   // FindKeptWeights; needs keep_layouts); off, they are plain.
   bool keep_weight_layouts = true;
+  // 3x3 stride-1 convolutions with enough output tiles use oneDNN's Winograd
+  // algorithm (ops/conv.cc Algorithm: fewer multiplications, different
+  // rounding, within 1e-5 of the direct algorithm's scale); off, every
+  // convolution is direct.
+  bool winograd = true;
 };
 
 // What runs inside one convolution after it, in this order; for a batch

@@ -358,6 +358,7 @@ absl::StatusOr<Plan*> Session::GetPlan(const Feeds& feeds, const std::vector<Out
     for (int k = 0; k < n->num_outputs(); ++k) build.output_may_be_blocked.push_back(blockable.count({n, k}) > 0);
     build.output_layouts = &out_layouts;
     build.input_is_constant = std::move(in_constant);
+    build.winograd = !options_.reference_float64 && options_.passes.winograd;
     const auto kept_here = kept_by_node.find(n);
     if (kept_here != kept_by_node.end()) build.kept_weights_layout = &plan->layouts[kept_here->second->variable->id()][0];
     auto kernel = factory(build);

@@ -123,6 +123,9 @@ ABSL_FLAG(bool, fold_constants, true,
           "(--nofold_constants: every run).");
 ABSL_FLAG(bool, merge_duplicates, true,
           "bench: nodes with the same op, attributes and inputs run once (--nomerge_duplicates: each).");
+ABSL_FLAG(bool, winograd, true,
+          "bench: 3x3 stride-1 convolutions with enough output tiles use oneDNN's Winograd algorithm "
+          "(--nowinograd: every convolution direct).");
 ABSL_FLAG(bool, floor, false,
           "bench: also time every convolution pass alone (its oneDNN primitive, the floor below which no "
           "framework goes) and print it beside its time in the plan.");
@@ -199,7 +202,7 @@ Usage:
       activation of channel --filter of --layer (the first --max_examples only).
   strata bench   --model=NAME [--mode=train|infer] [--batch=64] [--threads=T] [--iters=20]
                  [--warmup=5] [--nofuse] [--noplan_memory] [--nokeep_layouts] [--nokeep_weight_layouts]
-                 [--nofold_constants] [--nomerge_duplicates] [--profile=trace.json] [--floor]
+                 [--nofold_constants] [--nomerge_duplicates] [--nowinograd] [--profile=trace.json] [--floor]
                  [model options]
       Times a training step (SGD with momentum) or an inference on random data:
       median ms/step, images/s, peak resident memory and the memory plan's arena
@@ -207,8 +210,8 @@ Usage:
       and layout reorders per op type and writes a Chrome trace (chrome://tracing,
       Perfetto); --floor times each convolution pass's oneDNN primitive alone beside
       its time in the plan. --nofuse, --noplan_memory, --nokeep_layouts,
-      --nokeep_weight_layouts, --nofold_constants and --nomerge_duplicates switch
-      the plan's passes off.
+      --nokeep_weight_layouts, --nofold_constants, --nomerge_duplicates and
+      --nowinograd switch the plan's passes off.
   strata plot    --csv=DIR/metrics.csv [--out=metrics.svg]  (SVG: loss, learning rate, accuracy vs step)
   strata graph   --model=NAME [--out=model.dot|model.svg] [model options]
       Writes the model's forward graph as Graphviz DOT (op, output shape and
@@ -384,6 +387,7 @@ int RunBench() {
   o.passes.keep_weight_layouts = absl::GetFlag(FLAGS_keep_weight_layouts);
   o.passes.fold_constants = absl::GetFlag(FLAGS_fold_constants);
   o.passes.merge_duplicates = absl::GetFlag(FLAGS_merge_duplicates);
+  o.passes.winograd = absl::GetFlag(FLAGS_winograd);
   const std::string trace = absl::GetFlag(FLAGS_profile);
   runtime::Profile profile;
   if (!trace.empty()) o.profile = &profile;
