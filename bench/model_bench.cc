@@ -48,10 +48,11 @@ absl::Status MeasureFloors(const Graph& g, const BenchOptions& o,
     if (node == nullptr) return absl::InternalError(absl::StrCat("profiled node '", name, "' is not in the graph"));
     std::vector<double>& ms = plan_ms[name];
     std::sort(ms.begin(), ms.end());
-    STRATA_ASSIGN_OR_RETURN(double floor,
+    STRATA_ASSIGN_OR_RETURN(ops::StandaloneConvolution alone,
                             ops::StandaloneConvolutionMs(*node, o.iters, o.passes.winograd));
-    result.convolutions.push_back({name, node->op(), ms[ms.size() / 2], floor});
-    result.floor_ms += floor;
+    result.convolutions.push_back({name, node->op(), ms[ms.size() / 2], alone.warm_ms, alone.weights_cold_ms});
+    result.floor_ms += alone.warm_ms;
+    result.weights_cold_floor_ms += alone.weights_cold_ms;
   }
   return absl::OkStatus();
 }

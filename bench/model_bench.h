@@ -38,6 +38,7 @@ struct BenchOptions {
 struct ConvolutionFloor {
   std::string node, op;
   double plan_ms = 0, floor_ms = 0;
+  double weights_cold_floor_ms = 0;  // its weights flushed from the caches first
 };
 
 struct BenchResult {
@@ -57,6 +58,7 @@ struct BenchResult {
   // (the time below which no framework runs this step's convolutions).
   std::vector<ConvolutionFloor> convolutions;
   double floor_ms = 0;
+  double weights_cold_floor_ms = 0;
 };
 
 absl::StatusOr<BenchResult> BenchModel(const BenchOptions& options);

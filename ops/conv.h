@@ -42,10 +42,18 @@ absl::StatusOr<int64_t> ConvOutputSize(int64_t input, int64_t filter, int64_t st
 // The floor below which no framework runs a convolution pass: the oneDNN
 // primitive of `node` (a Conv2D, Conv2DBackpropInput or Conv2DBackpropFilter)
 // alone, without post-ops, every argument in the layout the primitive
-// prefers, warm, by the algorithm a plan would choose (`winograd`: whether
-// it may, PassOptions::winograd); the median milliseconds of `iters` runs.
-// For `strata bench --floor`.
-absl::StatusOr<double> StandaloneConvolutionMs(const Node& node, int iters, bool winograd);
+// prefers, by the algorithm a plan would choose (`winograd`: whether it may,
+// PassOptions::winograd); the median milliseconds of `iters` runs, twice:
+// warm, every argument in cache from the run before, and with the weights
+// (or the weight gradient) flushed from every cache before each run, as in
+// a network whose weights do not fit in the caches together and are read
+// once per step (ResNet-50's 100 MB against a 32 MB L3). For `strata bench
+// --floor`.
+struct StandaloneConvolution {
+  double warm_ms = 0;
+  double weights_cold_ms = 0;
+};
+absl::StatusOr<StandaloneConvolution> StandaloneConvolutionMs(const Node& node, int iters, bool winograd);
 
 // y = conv(x, w) + b with x [N,C,H,W], w [K,C/groups,F,G], b [K] (an invalid
 // `b` means no bias): y is [N,K,H',W'].

@@ -509,5 +509,26 @@ TEST(Conv2DGradients, WinogradPassesMatchReference) {
   }
 }
 
+// `strata bench --floor`: each pass of a convolution timed alone, warm and
+// with its weights flushed from the caches; any other node is refused.
+TEST(StandaloneConvolution, TimesEveryPassAndRefusesOtherOps) {
+  Graph g;
+  Output x = ops::Placeholder(g, "x", {2, 16, 8, 8});
+  Output w = ops::Placeholder(g, "w", {16, 16, 3, 3});
+  Output y = ops::Conv2D(g, x, w, Output{}, {1, 1}, "conv");
+  Output loss = ops::Sum(g, y, "loss");
+  auto grads = autodiff::Gradients(g, loss, {x, w});
+  ASSERT_TRUE(grads.ok()) << grads.status();
+  for (const Output& pass : {y, (*grads)[0], (*grads)[1]}) {
+    auto alone = ops::StandaloneConvolutionMs(*pass.node, 3, /*winograd=*/true);
+    ASSERT_TRUE(alone.ok()) << pass.node->Describe() << ": " << alone.status();
+    EXPECT_GT(alone->warm_ms, 0) << pass.node->op();
+    EXPECT_GT(alone->weights_cold_ms, 0) << pass.node->op();
+  }
+  auto not_a_convolution = ops::StandaloneConvolutionMs(*loss.node, 3, true);
+  ASSERT_FALSE(not_a_convolution.ok());
+  EXPECT_THAT(std::string(not_a_convolution.status().message()), HasSubstr("'loss' is not a convolution pass"));
+}
+
 }  // namespace
 }  // namespace strata
