@@ -16,7 +16,6 @@
 #include "absl/strings/str_join.h"
 #include "graph/status_macros.h"
 #include "ops/onednn.h"
-#include "ops/registry.h"
 #include "ops/state.h"
 
 namespace strata::runtime {

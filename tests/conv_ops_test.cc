@@ -398,6 +398,37 @@ const ConvCase kGradientCases[] = {
 INSTANTIATE_TEST_SUITE_P(All, Conv2DGradients, testing::ValuesIn(kGradientCases),
                          [](const testing::TestParamInfo<ConvCase>& i) { return std::string(i.param.name); });
 
+// conv(x, w) + b of case `p` under a loss that weights y at random: its
+// gradients for x and w (and b, with `bias_gradient`), then y, computed on the
+// same random feeds by one session for each of `options`; empty on an error.
+std::vector<std::vector<Tensor>> RunConvPasses(const ConvCase& p, bool bias_gradient,
+                                               const std::vector<runtime::SessionOptions>& options) {
+  Graph g;
+  Output x = ops::Placeholder(g, "x", p.x());
+  Output w = ops::Placeholder(g, "w", p.filters());
+  Output b = ops::Placeholder(g, "b", {p.k});
+  Output y = ops::Conv2D(g, x, w, b, p.options());
+  Output loss = ops::Sum(g, ops::Mul(g, y, ops::Const(g, RandomTensor(y.shape(), 4))));
+  EXPECT_TRUE(g.status().ok()) << g.status();
+  auto grads = autodiff::Gradients(g, loss, bias_gradient ? std::vector<Output>{x, w, b} : std::vector<Output>{x, w});
+  EXPECT_TRUE(grads.ok()) << grads.status();
+  if (!g.status().ok() || !grads.ok()) return {};
+  grads->push_back(y);
+  const runtime::Feeds feeds{{x, RandomTensor(x.shape(), 1)}, {w, RandomTensor(w.shape(), 2)},
+                             {b, RandomTensor(b.shape(), 3)}};
+  std::vector<std::vector<Tensor>> results;
+  for (const runtime::SessionOptions& o : options) {
+    auto session = runtime::Session::Create(g, o);
+    EXPECT_TRUE(session.ok()) << session.status();
+    if (!session.ok()) return {};
+    auto values = (*session)->Run(feeds, *grads);
+    EXPECT_TRUE(values.ok()) << values.status();
+    if (!values.ok()) return {};
+    results.push_back(*std::move(values));
+  }
+  return results;
+}
+
 // At LeNet-5's sizes oneDNN reorders to blocked layouts; its three backward
 // kernels must agree with the float64 reference ones. The same at AlexNet's
 // grouped CONV2 (one image, to keep the float64 loops short) and a grouped
@@ -414,29 +445,13 @@ TEST(Conv2DGradients, BackwardKernelsMatchReferenceAtLeNetSizes) {
                             ConvCase{"floor_1x1s2", 2, 64, 14, 14, 128, 1, 1, 2, 0, false, 1, true},
                             ConvCase{"floor_crop", 2, 16, 11, 11, 16, 3, 3, 3, 0, true, 1, true},
                             ConvCase{"floor_grouped", 2, 64, 14, 14, 64, 3, 3, 2, 1, false, 32, true}}) {
-    Graph g;
-    Output x = ops::Placeholder(g, "x", p.x());
-    Output w = ops::Placeholder(g, "w", p.filters());
-    Output b = ops::Placeholder(g, "b", {p.k});
-    Output y = ops::Conv2D(g, x, w, b, p.options());
-    ASSERT_TRUE(g.status().ok()) << g.status();
-    Output loss = ops::Sum(g, ops::Mul(g, y, ops::Const(g, RandomTensor(y.shape(), 4))));
-    auto grads = autodiff::Gradients(g, loss, {x, w, b});
-    ASSERT_TRUE(grads.ok()) << grads.status();
-    grads->push_back(y);
-    runtime::Feeds feeds{{x, RandomTensor(x.shape(), 1)}, {w, RandomTensor(w.shape(), 2)},
-                         {b, RandomTensor(b.shape(), 3)}};
-    auto fast = runtime::Session::Create(g);
     runtime::SessionOptions reference_options;
     reference_options.reference_float64 = true;
-    auto reference = runtime::Session::Create(g, reference_options);
-    ASSERT_TRUE(fast.ok() && reference.ok());
-    auto got = (*fast)->Run(feeds, *grads);
-    auto want = (*reference)->Run(feeds, *grads);
-    ASSERT_TRUE(got.ok()) << got.status();
-    ASSERT_TRUE(want.ok()) << want.status();
-    for (size_t k = 0; k < grads->size(); ++k) {
-      const Tensor &a = (*got)[k], &e = (*want)[k];
+    const auto results = RunConvPasses(p, /*bias_gradient=*/true, {{}, reference_options});
+    ASSERT_EQ(results.size(), 2u) << p.name;
+    const std::vector<Tensor>&got = results[0], &want = results[1];
+    for (size_t k = 0; k < got.size(); ++k) {
+      const Tensor &a = got[k], &e = want[k];
       ASSERT_EQ(a.num_elements(), e.num_elements());
       double worst = 0;
       for (int64_t i = 0; i < a.num_elements(); ++i) {
@@ -461,34 +476,15 @@ TEST(Conv2DGradients, WinogradPassesMatchReference) {
   for (const ConvCase& p : {ConvCase{"resnet_conv2_b1", 1, 64, 56, 56, 64, 3, 3, 1, 1, false},
                             ConvCase{"resnet_conv4_b4", 4, 256, 14, 14, 256, 3, 3, 1, 1, false},
                             ConvCase{"googlenet_3x3_b2", 2, 96, 28, 28, 128, 3, 3, 1, 1, true}}) {
-    Graph g;
-    Output x = ops::Placeholder(g, "x", p.x());
-    Output w = ops::Placeholder(g, "w", p.filters());
-    Output b = ops::Placeholder(g, "b", {p.k});
-    Output y = ops::Conv2D(g, x, w, b, p.options());
-    ASSERT_TRUE(g.status().ok()) << g.status();
-    Output loss = ops::Sum(g, ops::Mul(g, y, ops::Const(g, RandomTensor(y.shape(), 4))));
-    auto grads = autodiff::Gradients(g, loss, {x, w});
-    ASSERT_TRUE(grads.ok()) << grads.status();
-    grads->push_back(y);
-    runtime::Feeds feeds{{x, RandomTensor(x.shape(), 1)}, {w, RandomTensor(w.shape(), 2)},
-                         {b, RandomTensor(b.shape(), 3)}};
     runtime::SessionOptions direct_options, reference_options;
     direct_options.passes.winograd = false;
     reference_options.reference_float64 = true;
-    auto winograd = runtime::Session::Create(g);
-    auto direct = runtime::Session::Create(g, direct_options);
-    auto reference = runtime::Session::Create(g, reference_options);
-    ASSERT_TRUE(winograd.ok() && direct.ok() && reference.ok());
-    auto by_winograd = (*winograd)->Run(feeds, *grads);
-    auto by_direct = (*direct)->Run(feeds, *grads);
-    auto want = (*reference)->Run(feeds, *grads);
-    ASSERT_TRUE(by_winograd.ok()) << by_winograd.status();
-    ASSERT_TRUE(by_direct.ok()) << by_direct.status();
-    ASSERT_TRUE(want.ok()) << want.status();
+    const auto results = RunConvPasses(p, /*bias_gradient=*/false, {{}, direct_options, reference_options});
+    ASSERT_EQ(results.size(), 3u) << p.name;
+    const std::vector<Tensor>&by_winograd = results[0], &by_direct = results[1], &want = results[2];
     const char* what[] = {"backward data", "backward weights", "forward"};
-    for (size_t k = 0; k < grads->size(); ++k) {
-      const Tensor &e = (*want)[k];
+    for (size_t k = 0; k < want.size(); ++k) {
+      const Tensor& e = want[k];
       // The error relative to the tensor's scale, its largest magnitude.
       auto error = [&](const Tensor& a) {
         double worst = 0, scale = 0;
@@ -499,11 +495,11 @@ TEST(Conv2DGradients, WinogradPassesMatchReference) {
         }
         return worst / scale;
       };
-      const double winograd_error = error((*by_winograd)[k]), direct_error = error((*by_direct)[k]);
+      const double winograd_error = error(by_winograd[k]), direct_error = error(by_direct[k]);
       std::printf("%s %s: winograd %.2e, direct %.2e of scale\n", p.name, what[k], winograd_error, direct_error);
       EXPECT_LT(winograd_error, 1e-5) << p.name << " " << what[k];
       EXPECT_LT(direct_error, 5e-6) << p.name << " " << what[k];
-      EXPECT_NE(std::memcmp((*by_winograd)[k].raw_data(), (*by_direct)[k].raw_data(), e.num_elements() * 4), 0)
+      EXPECT_NE(std::memcmp(by_winograd[k].raw_data(), by_direct[k].raw_data(), e.num_elements() * 4), 0)
           << p.name << " " << what[k] << ": the same bits as the direct algorithm";
     }
   }
