@@ -324,15 +324,16 @@ TEST(Fusion, VggAWithLrn) { ExpectFusionChangesNothing("vgg_a_lrn", Small(32)); 
 // With Winograd, GoogLeNet's 3x3 convolutions round to 2e-6 of scale where
 // the direct algorithm rounds to 3e-7 (conv_ops_test), and each
 // convolution's rounding changes with the passes' last-bit differences in
-// its input: after two steps the two plans' momentum differs by 1.7e-4 of
-// its scale and the logits by 4.8e-5 (measured; 1.8e-5 and below 1e-5 with
-// every convolution direct). Logits and losses before that agree to 1e-5.
+// its input; a second step compounds them through max-pooling ties and ReLU
+// edges: after two steps the two plans' momentum differed by 1.7e-4 of its
+// scale in the optimised build and 7.6e-4 in the sanitizers' debug build (no
+// stable bound). So with Winograd the plans are compared over one step:
+// variables within 8.8e-7 of scale (measured), logits and losses within 1e-5.
 TEST(Fusion, GoogLeNetWithAuxiliaryClassifiers) {
   zoo::ModelConfig c = Small(224);
   c.aux_classifiers = true;
   Agreement with_winograd;
-  with_winograd.variables = 5e-4;
-  with_winograd.logits_after_training = 1e-4;
+  with_winograd.steps = 1;
   ExpectFusionChangesNothing("googlenet", c, {}, with_winograd);
 }
 
