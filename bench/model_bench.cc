@@ -59,39 +59,74 @@ absl::Status MeasureFloors(const Graph& g, const BenchOptions& o,
 
 }  // namespace
 
-absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
+namespace {
+
+// A zoo model's graph with its SGD step, a session with its variables, and
+// a random batch: what BenchModel times and PlanModel plans.
+struct ModelRun {
+  Graph g;
+  zoo::Model model;
+  Node* step = nullptr;  // training only
+  std::unique_ptr<runtime::Session> session;
+  Tensor x, y;
+  int64_t baseline = 0;  // the process's resident bytes before the graph
+};
+
+absl::Status Build(const BenchOptions& o, ModelRun& r, BenchResult& result) {
   if (o.iters < 1 || o.warmup < 0 || o.threads < 0) {
     return absl::InvalidArgumentError(absl::StrCat("iters (", o.iters, ") must be >= 1, warmup (", o.warmup,
                                                    ") and threads (", o.threads, ") >= 0"));
   }
   // Before the first primitive: oneDNN sizes its OpenMP team then.
   if (o.threads > 0) omp_set_num_threads(o.threads);
-  const int64_t baseline = ResidentBytes();
-  Graph g;
-  STRATA_ASSIGN_OR_RETURN(zoo::Model model, zoo::BuildModel(o.model, g, o.config));
-  BenchResult result;
-  result.parameters = zoo::CountTrainableParameters(g);
-  Node* step = nullptr;
+  r.baseline = ResidentBytes();
+  STRATA_ASSIGN_OR_RETURN(r.model, zoo::BuildModel(o.model, r.g, o.config));
+  result.parameters = zoo::CountTrainableParameters(r.g);
   if (o.train) {
-    STRATA_ASSIGN_OR_RETURN(step, optim::MinimizeWithSGD(g, model.loss, {0.01, 0.9, 5e-4, false}));
+    STRATA_ASSIGN_OR_RETURN(r.step, optim::MinimizeWithSGD(r.g, r.model.loss, {0.01, 0.9, 5e-4, false}));
   }
   runtime::SessionOptions session_options;
   session_options.passes = o.passes;
-  STRATA_ASSIGN_OR_RETURN(auto session, runtime::Session::Create(g, session_options));
-  STRATA_RETURN_IF_ERROR(session->InitializeVariables(0));
-
-  Tensor x(model.images.spec()), y(model.labels.spec());
+  STRATA_ASSIGN_OR_RETURN(r.session, runtime::Session::Create(r.g, session_options));
+  STRATA_RETURN_IF_ERROR(r.session->InitializeVariables(0));
+  r.x = Tensor(r.model.images.spec());
+  r.y = Tensor(r.model.labels.spec());
   std::mt19937 rng(0);
   std::normal_distribution<float> normal;
-  for (float& v : x.flat<float>()) v = normal(rng);
-  for (int32_t& v : y.flat<int32_t>()) v = static_cast<int32_t>(rng() % o.config.num_classes);
+  for (float& v : r.x.flat<float>()) v = normal(rng);
+  for (int32_t& v : r.y.flat<int32_t>()) v = static_cast<int32_t>(rng() % o.config.num_classes);
+  return absl::OkStatus();
+}
+
+runtime::Feeds FeedsOf(const BenchOptions& o, const ModelRun& r) {
+  if (!o.train) return {{r.model.images, r.x}};
+  return {{r.model.images, r.x}, {r.model.labels, r.y}};
+}
+
+// The memory plan's figures and the peak it predicts, from the session's
+// plans as they are now.
+void PredictMemory(const ModelRun& r, BenchResult& result) {
+  for (const runtime::PlanMemoryStats& m : r.session->plan_memory()) {
+    result.arena_bytes = std::max(result.arena_bytes, m.arena_bytes);
+    result.unshared_bytes = std::max(result.unshared_bytes, m.unshared_bytes);
+  }
+  result.predicted_peak_bytes = r.baseline + r.session->variables().num_bytes() + result.arena_bytes +
+                                r.session->scratch_bytes() + r.session->held_bytes() + r.x.num_bytes() +
+                                r.y.num_bytes();
+}
+
+}  // namespace
+
+absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
+  BenchResult result;
+  ModelRun r;
+  STRATA_RETURN_IF_ERROR(Build(o, r, result));
   RunOptions run_options;
   run_options.training = o.train;
+  const runtime::Feeds feeds = FeedsOf(o, r);
   auto run = [&](runtime::Profile* profile) -> absl::Status {
-    if (!o.train) {
-      return session->Run({{model.images, x}}, {model.logits}, {}, run_options, profile).status();
-    }
-    return session->Run({{model.images, x}, {model.labels, y}}, {model.loss}, {step}, run_options, profile).status();
+    if (!o.train) return r.session->Run(feeds, {r.model.logits}, {}, run_options, profile).status();
+    return r.session->Run(feeds, {r.model.loss}, {r.step}, run_options, profile).status();
   };
   for (int i = 0; i < o.warmup; ++i) STRATA_RETURN_IF_ERROR(run(nullptr));
   std::vector<double> ms;
@@ -105,20 +140,26 @@ absl::StatusOr<BenchResult> BenchModel(const BenchOptions& o) {
   result.ms_min = ms.front();
   result.ms_max = ms.back();
   result.images_per_second = o.config.batch_size / result.ms_median * 1e3;
-  for (const runtime::PlanMemoryStats& m : session->plan_memory()) {
-    result.arena_bytes = std::max(result.arena_bytes, m.arena_bytes);
-    result.unshared_bytes = std::max(result.unshared_bytes, m.unshared_bytes);
-  }
-  const int64_t variables = session->variables().num_bytes();
-  result.predicted_peak_bytes =
-      baseline + variables + result.arena_bytes + session->scratch_bytes() + session->held_bytes() + x.num_bytes() +
-      y.num_bytes();
+  PredictMemory(r, result);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   if (o.floor) {
-    STRATA_RETURN_IF_ERROR(MeasureFloors(g, o, run, result));
+    STRATA_RETURN_IF_ERROR(MeasureFloors(r.g, o, run, result));
   }
   result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+  return result;
+}
+
+absl::StatusOr<BenchResult> PlanModel(const BenchOptions& o) {
+  BenchResult result;
+  ModelRun r;
+  STRATA_RETURN_IF_ERROR(Build(o, r, result));
+  if (o.train) {
+    STRATA_RETURN_IF_ERROR(r.session->Prepare(FeedsOf(o, r), {r.model.loss}, {r.step}, /*training=*/true));
+  } else {
+    STRATA_RETURN_IF_ERROR(r.session->Prepare(FeedsOf(o, r), {r.model.logits}, {}, /*training=*/false));
+  }
+  PredictMemory(r, result);
   return result;
 }
 

@@ -63,6 +63,11 @@ struct BenchResult {
 
 absl::StatusOr<BenchResult> BenchModel(const BenchOptions& options);
 
+// The same model, step and session, planned but not run: only the memory
+// figures (arena, unshared, predicted peak) and parameters are filled.
+// For `strata summary --plan`.
+absl::StatusOr<BenchResult> PlanModel(const BenchOptions& options);
+
 }  // namespace strata::bench
 
 #endif  // STRATA_BENCH_MODEL_BENCH_H_

@@ -309,9 +309,11 @@ class ModePrimitive {
 struct KernelScratch {
   onednn::ScratchLayout layout;
   size_t scratchpad_offset = 0;
-  void Place(std::initializer_list<onednn::LayoutBridge*> bridges, const ModePrimitive& a, const ModePrimitive& b) {
+  void Place(std::initializer_list<onednn::LayoutBridge*> bridges, const ModePrimitive& a, const ModePrimitive& b,
+             DeviceContext* device) {
     for (onednn::LayoutBridge* bridge : bridges) bridge->Place(layout);
     scratchpad_offset = layout.Add(std::max(a.scratch_bytes(), b.scratch_bytes()));
+    device->scratch.Reserve(layout.total());
   }
   // Binds the bridges and returns where the scratchpad goes.
   uint8_t* Bind(std::initializer_list<onednn::LayoutBridge*> bridges, DeviceContext* device) const {
@@ -356,7 +358,7 @@ class BatchNormKernel : public Kernel {
       mode.Bind(DNNL_ARG_MEAN, training, training ? 1 : 3, l.stats);
       mode.Bind(DNNL_ARG_VARIANCE, training, training ? 2 : 4, l.stats);
     }
-    scratch_.Place({&x_, &y_}, training_, inference_);
+    scratch_.Place({&x_, &y_}, training_, inference_, device_);
   }
 
   absl::Status Run(KernelRunContext& ctx) override {
@@ -435,7 +437,7 @@ class BatchNormGradKernel : public Kernel {
       mode.Bind(DNNL_ARG_DIFF_SCALE, true, 1, l.stats);
       mode.Bind(DNNL_ARG_DIFF_SHIFT, true, 2, l.stats);
     }
-    scratch_.Place({&dy_, &x_, &dx_}, training_, inference_);
+    scratch_.Place({&dy_, &x_, &dx_}, training_, inference_, device_);
   }
 
   absl::Status Run(KernelRunContext& ctx) override {

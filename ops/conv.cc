@@ -583,6 +583,7 @@ class BackpropBiasKernel : public Kernel {
     if (block_ == 0) {
       to_plain_ = onednn::LayoutBridge(stored, onednn::PlainDesc({DType::kFloat32, dy}), device->engine);
       to_plain_.Place(scratch_);
+      device->scratch.Reserve(scratch_.total());
     }
   }
 

@@ -259,6 +259,7 @@ void BridgedKernel::SetPrimitive(dnnl::primitive p, const memory::desc& scratchp
     scratchpad_offset_ = scratch_.Add(scratchpad.get_size());
     scratchpad_ = memory(scratchpad, device_->engine, DNNL_MEMORY_NONE);
   }
+  device_->scratch.Reserve(scratch_.total());
 }
 
 int64_t BridgedKernel::held_bytes() const {

@@ -29,6 +29,9 @@ class SharedScratch {
   // A 64-byte aligned buffer of at least `bytes`, valid until the next call
   // (which may move it: callers bind it anew on every run).
   uint8_t* Get(size_t bytes);
+  // Grows the buffer to at least `bytes` now: kernels reserve what they will
+  // get when they are built, so a plan's memory is known before it runs.
+  void Reserve(size_t bytes) { Get(bytes); }
   size_t capacity() const { return capacity_; }
 
  private:

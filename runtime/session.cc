@@ -421,12 +421,10 @@ absl::StatusOr<std::vector<Tensor>> Session::RunAlone(const Node& node, const st
   return session->Run({}, outputs);
 }
 
-absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::vector<Output>& fetches,
-                                                 const std::vector<Node*>& targets, const RunOptions& options,
-                                                 Profile* profile) {
-  absl::StatusOr<Plan*> planned;
+absl::StatusOr<Plan*> Session::GetPlanOrOutOfMemory(const Feeds& feeds, const std::vector<Output>& fetches,
+                                                    const std::vector<Node*>& targets, bool training) {
   try {
-    planned = GetPlan(feeds, fetches, targets, options.training);
+    return GetPlan(feeds, fetches, targets, training);
   } catch (const std::bad_alloc&) {
     // A tensor of the plan (an output buffer, a cast) did not fit in memory:
     // name the graph's largest output, the likeliest culprit.
@@ -446,7 +444,17 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::
         "out of memory allocating the tensors of this run; the graph's largest output is ",
         largest != nullptr ? largest->Describe() : "none", " (", largest_bytes, " bytes)"));
   }
-  STRATA_ASSIGN_OR_RETURN(Plan * plan, std::move(planned));
+}
+
+absl::Status Session::Prepare(const Feeds& feeds, const std::vector<Output>& fetches,
+                              const std::vector<Node*>& targets, bool training) {
+  return GetPlanOrOutOfMemory(feeds, fetches, targets, training).status();
+}
+
+absl::StatusOr<std::vector<Tensor>> Session::Run(const Feeds& feeds, const std::vector<Output>& fetches,
+                                                 const std::vector<Node*>& targets, const RunOptions& options,
+                                                 Profile* profile) {
+  STRATA_ASSIGN_OR_RETURN(Plan * plan, GetPlanOrOutOfMemory(feeds, fetches, targets, options.training));
   for (const auto& [out, value] : feeds) {
     const TensorSpec& declared = out.node->output_spec(0);
     bool dtype_ok = value.dtype() == declared.dtype ||

@@ -60,6 +60,12 @@ class Session {
                                           const std::vector<Node*>& targets = {},
                                           const RunOptions& options = {}, Profile* profile = nullptr);
 
+  // Makes the plan a Run of these feeds, fetches and targets would use (its
+  // kernels, buffers and memory plan) without running it: plan_memory(),
+  // scratch_bytes() and held_bytes() then include it.
+  absl::Status Prepare(const Feeds& feeds, const std::vector<Output>& fetches, const std::vector<Node*>& targets = {},
+                       bool training = false);
+
   VariableStore& variables() { return *store_; }
   const std::shared_ptr<VariableStore>& shared_variables() { return store_; }
   const Graph& graph() const { return graph_; }
@@ -76,6 +82,10 @@ class Session {
   Session(const Graph& graph, SessionOptions options, std::shared_ptr<VariableStore> store);
   absl::StatusOr<Plan*> GetPlan(const Feeds& feeds, const std::vector<Output>& fetches,
                                 const std::vector<Node*>& targets, bool training);
+  // GetPlan, with running out of memory while making it as an error that
+  // names the graph's largest output.
+  absl::StatusOr<Plan*> GetPlanOrOutOfMemory(const Feeds& feeds, const std::vector<Output>& fetches,
+                                             const std::vector<Node*>& targets, bool training);
   // One node of this graph run by itself on constant inputs, by a session
   // of its own with these options (constant folding's evaluator).
   absl::StatusOr<std::vector<Tensor>> RunAlone(const Node& node, const std::vector<Tensor>& inputs);

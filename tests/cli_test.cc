@@ -120,5 +120,22 @@ TEST(Cli, BenchTimesAStepAndWritesAProfile) {
   EXPECT_NE(bad.output.find("--mode='fly'"), std::string::npos) << bad.output;
 }
 
+TEST(Cli, SummaryPlansAStepWithoutRunningIt) {
+  const CommandResult plan = Strata("summary --model=lenet5 --plan --batch=16");
+  ASSERT_EQ(plan.exit_code, 0) << plan.output;
+  EXPECT_NE(plan.output.find("parameters: 61,706"), std::string::npos) << plan.output;
+  EXPECT_NE(plan.output.find("memory plan of a training step (SGD with momentum) at batch 16 (made, not run): "
+                             "intermediate values "),
+            std::string::npos)
+      << plan.output;
+  EXPECT_NE(plan.output.find("predicted peak"), std::string::npos) << plan.output;
+  const CommandResult infer = Strata("summary --model=lenet5 --plan --batch=4 --mode=infer");
+  ASSERT_EQ(infer.exit_code, 0) << infer.output;
+  EXPECT_NE(infer.output.find("memory plan of an inference at batch 4"), std::string::npos) << infer.output;
+  const CommandResult bad = Strata("summary --model=lenet5 --plan --mode=fly");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("--mode='fly'"), std::string::npos) << bad.output;
+}
+
 }  // namespace
 }  // namespace strata

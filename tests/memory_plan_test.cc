@@ -111,5 +111,30 @@ TEST(MemoryPlan, SessionsReportTheirPlans) {
   EXPECT_EQ((*unplanned)->plan_memory()[0].arena_bytes, 0);
 }
 
+// A plan made without running it already holds every byte a run needs: its
+// arena, the kernels' shared scratch (bridges, oneDNN scratchpads) and what
+// kernels keep; the run after it allocates nothing more. `strata summary
+// --plan` predicts a model's peak this way.
+TEST(MemoryPlan, APreparedPlanKnowsItsMemoryBeforeItRuns) {
+  Graph g;
+  // 32 filters on 16 channels: oneDNN's convolution works in a blocked
+  // layout, so the kernel bridges the plain input and output through scratch.
+  Output x = ops::Placeholder(g, "x", Shape({4, 16, 14, 14}));
+  Output w = ops::Const(g, Tensor(DType::kFloat32, Shape({32, 16, 3, 3})), "w");
+  Output y = ops::Relu(g, ops::Conv2D(g, x, w, Output{}, {1, 1}, "conv"), "relu");
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  auto session = runtime::Session::Create(g);
+  ASSERT_TRUE(session.ok());
+  const Tensor input(DType::kFloat32, Shape({4, 16, 14, 14}));
+  ASSERT_TRUE((*session)->Prepare({{x, input}}, {y}).ok());
+  ASSERT_EQ((*session)->plan_memory().size(), 1u);
+  const int64_t scratch = (*session)->scratch_bytes(), held = (*session)->held_bytes();
+  EXPECT_GT(scratch, 0);
+  ASSERT_TRUE((*session)->Run({{x, input}}, {y}).ok());
+  EXPECT_EQ((*session)->plan_memory().size(), 1u) << "the run made another plan";
+  EXPECT_EQ((*session)->scratch_bytes(), scratch);
+  EXPECT_EQ((*session)->held_bytes(), held);
+}
+
 }  // namespace
 }  // namespace strata

@@ -102,7 +102,11 @@ ABSL_FLAG(std::string, checkpoint, "",
           "(eval: several, comma-separated, evaluate as an ensemble). "
           "Default: checkpoints/<model>.ckpt.");
 ABSL_FLAG(int64_t, eval_batch, 500, "train/eval: batch size for evaluation.");
-ABSL_FLAG(std::string, mode, "train", "bench: time a training step (train) or an inference (infer).");
+ABSL_FLAG(std::string, mode, "train",
+          "bench: time a training step (train) or an inference (infer); summary --plan: plan which.");
+ABSL_FLAG(bool, plan, false,
+          "summary: also make the plan of a training step (or --mode=infer: an inference) at --batch, without "
+          "running it, and print its memory plan and predicted peak.");
 ABSL_FLAG(int32_t, threads, 0, "bench: OpenMP threads for oneDNN (0: all cores).");
 ABSL_FLAG(int32_t, iters, 20, "bench: timed steps (their median is reported).");
 ABSL_FLAG(int32_t, warmup, 5, "bench: untimed steps before them.");
@@ -176,10 +180,13 @@ Usage:
       then that of their averaged softmax outputs.
   strata inspect [--checkpoint=PATH]
       Lists a checkpoint's metadata and tensors: name, dtype, shape, CRC32C and sum.
-  strata summary --model=NAME [model options]
+  strata summary --model=NAME [--plan [--batch=64] [--mode=train|infer]] [model options]
       Prints the model's layer table: output volume, activations, weights, biases
       and multiply-adds per image of every layer, totals and memory per image, with
       the lecture's or paper's figures beside ours (at the paper's input size).
+      --plan also makes the plan of a training step (SGD with momentum; --mode=infer:
+      an inference) at --batch without running it, and prints its memory plan: the
+      arena the intermediate values share and the predicted peak.
       --model=FILE.onnx summarises an ONNX model (batch 1).
   strata import MODEL.onnx --out=DIR
       Imports an ONNX model (opsets 9-17; docs/onnx.md): writes DIR/graph.pb (a Strata
@@ -433,6 +440,24 @@ int RunSummary() {
   auto summary = zoo::Summarize(model, ModelOptions(zoo::PaperNumClasses(model)));
   if (!summary.ok()) return Fail(summary.status());
   std::cout << zoo::FormatSummary(*summary);
+  if (!absl::GetFlag(FLAGS_plan)) return 0;
+  bench::BenchOptions o;
+  o.model = model;
+  o.config = ModelOptions(zoo::PaperNumClasses(model));
+  o.config.batch_size = absl::GetFlag(FLAGS_batch);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode != "train" && mode != "infer") {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--mode='", mode, "': expected train or infer")));
+  }
+  o.train = mode == "train";
+  auto plan = bench::PlanModel(o);
+  if (!plan.ok()) return Fail(plan.status());
+  std::cout << absl::StrFormat(
+      "memory plan of %s at batch %d (made, not run): intermediate values %.1f MiB in one arena (%.1f MiB with "
+      "a buffer each); predicted peak %.1f MiB (process before the session, variables, arena, kernel scratch, "
+      "weights kernels keep, inputs)\n",
+      o.train ? "a training step (SGD with momentum)" : "an inference", o.config.batch_size,
+      plan->arena_bytes / 1048576.0, plan->unshared_bytes / 1048576.0, plan->predicted_peak_bytes / 1048576.0);
   return 0;
 }
 
