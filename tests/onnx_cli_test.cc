@@ -75,6 +75,9 @@ TEST(OnnxCli, SummaryOfAnOnnxFileCountsItsLayers) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("61,706"));  // the zoo's LeNet-5 has the same parameters
   EXPECT_THAT(r.output, HasSubstr("c1"));
+  CommandResult plan = Strata(absl::StrCat("summary --model=", kLeNet, " --plan"));
+  EXPECT_EQ(plan.exit_code, 1) << plan.output;
+  EXPECT_THAT(plan.output, HasSubstr("is an ONNX model"));
 }
 
 TEST(OnnxCli, ExportWritesACheckedModelThatImportsToTheCheckpointsOutputs) {

@@ -30,6 +30,7 @@
 ABSL_DECLARE_FLAG(std::string, model);
 ABSL_DECLARE_FLAG(std::string, checkpoint);
 ABSL_DECLARE_FLAG(std::string, out);
+ABSL_DECLARE_FLAG(bool, plan);
 
 ABSL_FLAG(std::string, input, "",
           "run: the input: raw little-endian float32 values (N whole examples of the model's input shape; N "
@@ -227,6 +228,11 @@ absl::Status Run(const std::string& path) {
 }
 
 absl::Status Summary(const std::string& path) {
+  if (absl::GetFlag(FLAGS_plan)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--plan plans a zoo model's training step or inference; ", path,
+        " is an ONNX model, which has no training step here (strata import it, then run it)"));
+  }
   STRATA_ASSIGN_OR_RETURN(onnx_io::ImportedModel m, onnx_io::ImportOnnxFile(path));
   STRATA_ASSIGN_OR_RETURN(zoo::ModelSummary summary, zoo::SummarizeGraph(*m.graph));
   summary.model = path;

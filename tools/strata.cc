@@ -186,7 +186,7 @@ Usage:
       the lecture's or paper's figures beside ours (at the paper's input size).
       --plan also makes the plan of a training step (SGD with momentum; --mode=infer:
       an inference) at --batch without running it, and prints its memory plan: the
-      arena the intermediate values share and the predicted peak.
+      arena the intermediate values share and the predicted peak (zoo models).
       --model=FILE.onnx summarises an ONNX model (batch 1).
   strata import MODEL.onnx --out=DIR
       Imports an ONNX model (opsets 9-17; docs/onnx.md): writes DIR/graph.pb (a Strata
