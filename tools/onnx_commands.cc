@@ -229,9 +229,8 @@ absl::Status Run(const std::string& path) {
 
 absl::Status Summary(const std::string& path) {
   if (absl::GetFlag(FLAGS_plan)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--plan plans a zoo model's training step or inference; ", path,
-        " is an ONNX model, which has no training step here (strata import it, then run it)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--plan plans the step of a zoo model (--model=NAME); ", path, " is an ONNX model"));
   }
   STRATA_ASSIGN_OR_RETURN(onnx_io::ImportedModel m, onnx_io::ImportOnnxFile(path));
   STRATA_ASSIGN_OR_RETURN(zoo::ModelSummary summary, zoo::SummarizeGraph(*m.graph));
