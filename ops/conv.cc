@@ -13,6 +13,7 @@
 #include <cstring>
 #include <immintrin.h>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -58,7 +59,7 @@ struct ConvAttrs {
   int64_t pad = 0;
   int64_t groups = 1;
   bool floor_mode = false;
-  bool winograd = false;  // allowed (KernelBuildContext::winograd)
+  bool winograd = false;  // allowed (KernelBuildContext::winograd; kernels only)
 };
 
 // oneDNN's Winograd convolution, F(4x4, 3x3), does a 3x3 stride-1 pass with
@@ -117,6 +118,7 @@ absl::StatusOr<ConvAttrs> ReadAttrs(const Context& c) {
   STRATA_ASSIGN_OR_RETURN(a.pad, c.template Attr<int64_t>("pad"));
   STRATA_ASSIGN_OR_RETURN(a.groups, c.template Attr<int64_t>("groups"));
   STRATA_ASSIGN_OR_RETURN(a.floor_mode, c.template Attr<bool>("floor_mode"));
+  if constexpr (std::is_same_v<Context, KernelBuildContext>) a.winograd = c.winograd;
   return a;
 }
 
@@ -411,7 +413,6 @@ class ConvForwardKernel : public BridgedKernel {
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
-  a.winograd = b.winograd;
   const int own_inputs = static_cast<int>(b.node.inputs().size());
   const bool has_bias = own_inputs == 3;
   const KernelBuildContext::Epilogue& e = b.epilogue;
@@ -488,7 +489,6 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeForwardKernel(const KernelBuildConte
 // Inputs dy, w; output dx.
 absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropInputKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
-  a.winograd = b.winograd;
   const Shape &dy = b.inputs[0].shape, &w = b.inputs[1].shape, &dx = b.outputs[0].shape;
   auto k = std::make_unique<BridgedKernel>(b.device);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward data)"), [&] {
@@ -508,7 +508,6 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropInputKernel(const KernelBuil
 // Inputs x, dy; output dw.
 absl::StatusOr<std::unique_ptr<Kernel>> MakeBackpropFilterKernel(const KernelBuildContext& b) {
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
-  a.winograd = b.winograd;
   const Shape &x = b.inputs[0].shape, &dy = b.inputs[1].shape, &dw = b.outputs[0].shape;
   auto k = std::make_unique<BridgedKernel>(b.device);
   STRATA_RETURN_IF_ERROR(onednn::Guard(absl::StrCat(b.node.Describe(), " (convolution backward weights)"), [&] {
@@ -771,7 +770,6 @@ absl::StatusOr<StandaloneConvolution> StandaloneConvolutionMs(const Node& node, 
   KernelBuildContext b{node, in, out, &device, {}};
   b.winograd = winograd;
   STRATA_ASSIGN_OR_RETURN(ConvAttrs a, ReadAttrs(b));
-  a.winograd = b.winograd;
   dnnl::primitive primitive;
   std::unordered_map<int, memory> args;
   auto bind = [&](int arg, const memory::desc& d) {

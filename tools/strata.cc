@@ -376,16 +376,33 @@ int RunInspect() {
   return 0;
 }
 
-int RunBench() {
+// The model, its options, --batch and --mode of `bench` and `summary --plan`.
+absl::StatusOr<bench::BenchOptions> ModelStepOptions() {
   bench::BenchOptions o;
   o.model = absl::GetFlag(FLAGS_model);
   o.config = ModelOptions(zoo::PaperNumClasses(o.model));
   o.config.batch_size = absl::GetFlag(FLAGS_batch);
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode != "train" && mode != "infer") {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("--mode='", mode, "': expected train or infer")));
+    return absl::InvalidArgumentError(absl::StrCat("--mode='", mode, "': expected train or infer"));
   }
   o.train = mode == "train";
+  return o;
+}
+
+// The memory plan's figures as `bench` and `summary --plan` print them.
+std::string MemoryPlanFigures(const bench::BenchResult& r) {
+  return absl::StrFormat(
+      "intermediate values %.1f MiB in one arena (%.1f MiB with a buffer each); predicted peak %.1f MiB "
+      "(process before the session, variables, arena, kernel scratch, weights kernels keep, inputs)",
+      r.arena_bytes / 1048576.0, r.unshared_bytes / 1048576.0, r.predicted_peak_bytes / 1048576.0);
+}
+
+int RunBench() {
+  auto options = ModelStepOptions();
+  if (!options.ok()) return Fail(options.status());
+  bench::BenchOptions& o = *options;
+  const std::string mode = o.train ? "train" : "infer";
   o.iters = absl::GetFlag(FLAGS_iters);
   o.warmup = absl::GetFlag(FLAGS_warmup);
   o.threads = absl::GetFlag(FLAGS_threads);
@@ -407,10 +424,7 @@ int RunBench() {
       "resident memory %.1f MiB%s\n",
       o.model, mode, o.config.batch_size, o.config.num_classes, r->ms_median, o.iters, r->ms_min, r->ms_max,
       r->images_per_second, r->peak_rss_bytes / 1048576.0, trace.empty() ? "" : " (profiled: slower)");
-  std::cout << absl::StrFormat(
-      "memory plan: intermediate values %.1f MiB in one arena (%.1f MiB with a buffer each); predicted peak "
-      "%.1f MiB (process before the session, variables, arena, kernel scratch, weights kernels keep, inputs)\n",
-      r->arena_bytes / 1048576.0, r->unshared_bytes / 1048576.0, r->predicted_peak_bytes / 1048576.0);
+  std::cout << "memory plan: " << MemoryPlanFigures(*r) << "\n";
   if (!trace.empty()) {
     std::cout << profile.FormatTotals();
     if (absl::Status s = profile.WriteChromeTrace(UserPath(trace)); !s.ok()) return Fail(s);
@@ -441,23 +455,14 @@ int RunSummary() {
   if (!summary.ok()) return Fail(summary.status());
   std::cout << zoo::FormatSummary(*summary);
   if (!absl::GetFlag(FLAGS_plan)) return 0;
-  bench::BenchOptions o;
-  o.model = model;
-  o.config = ModelOptions(zoo::PaperNumClasses(model));
-  o.config.batch_size = absl::GetFlag(FLAGS_batch);
-  const std::string mode = absl::GetFlag(FLAGS_mode);
-  if (mode != "train" && mode != "infer") {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("--mode='", mode, "': expected train or infer")));
-  }
-  o.train = mode == "train";
-  auto plan = bench::PlanModel(o);
+  auto o = ModelStepOptions();
+  if (!o.ok()) return Fail(o.status());
+  auto plan = bench::PlanModel(*o);
   if (!plan.ok()) return Fail(plan.status());
-  std::cout << absl::StrFormat(
-      "memory plan of %s at batch %d (made, not run): intermediate values %.1f MiB in one arena (%.1f MiB with "
-      "a buffer each); predicted peak %.1f MiB (process before the session, variables, arena, kernel scratch, "
-      "weights kernels keep, inputs)\n",
-      o.train ? "a training step (SGD with momentum)" : "an inference", o.config.batch_size,
-      plan->arena_bytes / 1048576.0, plan->unshared_bytes / 1048576.0, plan->predicted_peak_bytes / 1048576.0);
+  std::cout << absl::StrFormat("memory plan of %s at batch %d (made, not run): ",
+                               o->train ? "a training step (SGD with momentum)" : "an inference",
+                               o->config.batch_size)
+            << MemoryPlanFigures(*plan) << "\n";
   return 0;
 }
 
